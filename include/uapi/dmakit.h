@@ -1,0 +1,183 @@
+/* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
+/*
+ * dmakit user-space ABI: ioctls on /dev/dmakit (the control node) and on
+ * the per-device nodes /dev/dmakit-<engine><N> (e.g. /dev/dmakit-edu0).
+ *
+ * Rules of this header:
+ * - fixed-width types only, explicit padding, no pointers (user addresses
+ *   travel as __u64);
+ * - every struct has reserved fields that must be zero on input (the kernel
+ *   answers EINVAL otherwise) so the ABI can grow without new ioctl numbers;
+ * - DMAKIT_ABI_VERSION grows when something is added; it never breaks.
+ *
+ * The full reference, with the errno values of every call, is docs/abi.md.
+ */
+#ifndef _UAPI_DMAKIT_H
+#define _UAPI_DMAKIT_H
+
+#include <linux/ioctl.h>
+#include <linux/types.h>
+
+#define DMAKIT_ABI_VERSION	1
+
+#define DMAKIT_IOC_MAGIC	0xDA
+
+/* ---- control node: /dev/dmakit ---------------------------------------- */
+
+/**
+ * struct dmakit_info - what the loaded module is (DMAKIT_IOC_INFO).
+ * @abi_version:    DMAKIT_ABI_VERSION of the module.
+ * @num_devices:    DMA devices bound to dmakit now (nodes /dev/dmakit-*).
+ * @page_size:      PAGE_SIZE of the kernel.
+ * @flags:          reserved, 0.
+ * @module_version: NUL-terminated version string of the module.
+ * @reserved:       0.
+ */
+struct dmakit_info {
+	__u32 abi_version;
+	__u32 num_devices;
+	__u32 page_size;
+	__u32 flags;
+	char module_version[32];
+	__u64 reserved[4];
+};
+
+#define DMAKIT_IOC_INFO		_IOR(DMAKIT_IOC_MAGIC, 0x00, struct dmakit_info)
+
+/* ---- device nodes: /dev/dmakit-<engine><N> ----------------------------- */
+
+/* enum dmakit_engine: the backend that drives a device node */
+#define DMAKIT_ENGINE_EDU	1	/* QEMU edu PCI device, 1234:11e8 */
+
+/* enum dmakit_irq_mode: how a device's interrupt is delivered */
+#define DMAKIT_IRQ_MSI		1
+#define DMAKIT_IRQ_INTX		2
+
+/**
+ * struct dmakit_dev_info - identity of a device node (DMAKIT_IOC_DEV_INFO).
+ * @engine:        DMAKIT_ENGINE_*.
+ * @irq_mode:      DMAKIT_IRQ_*.
+ * @irq:           Linux interrupt number in use (as in /proc/interrupts).
+ * @dma_mask_bits: width of the DMA mask the driver declared.
+ * @vendor:        PCI vendor ID.
+ * @device:        PCI device ID.
+ * @revision:      PCI revision ID.
+ * @hw_id:         identification register of the device (edu: 0x010000ed).
+ * @bar_len:       length of the register BAR (BAR0) in bytes.
+ * @iommu:         1 if DMA of this device is translated by an IOMMU
+ *                 (bus addresses are IOVAs), 0 if bus address == physical.
+ * @index:         N of the node name.
+ * @name:          node name, e.g. "dmakit-edu0" (NUL-terminated).
+ * @bus_id:        bus address, e.g. "0000:00:04.0" (NUL-terminated).
+ * @reserved:      0.
+ */
+struct dmakit_dev_info {
+	__u32 engine;
+	__u32 irq_mode;
+	__u32 irq;
+	__u32 dma_mask_bits;
+	__u16 vendor;
+	__u16 device;
+	__u32 revision;
+	__u32 hw_id;
+	__u32 iommu;
+	__u64 bar_len;
+	__u32 index;
+	__u32 pad;
+	char name[32];
+	char bus_id[32];
+	__u64 reserved[4];
+};
+
+#define DMAKIT_IOC_DEV_INFO	_IOR(DMAKIT_IOC_MAGIC, 0x20, struct dmakit_dev_info)
+
+/* ---- edu engine: register-level operations ----------------------------- */
+
+/**
+ * struct dmakit_edu_liveness - DMAKIT_IOC_EDU_LIVENESS.
+ * @value:  in: written to the liveness register.
+ * @result: out: read back; the device answers ~value.
+ */
+struct dmakit_edu_liveness {
+	__u32 value;
+	__u32 result;
+};
+
+/**
+ * struct dmakit_edu_factorial - DMAKIT_IOC_EDU_FACTORIAL.
+ * @n:      in: the argument; the device computes n! modulo 2^32.
+ * @result: out: the device's answer, read after its completion interrupt.
+ * @flags:  in: 0.
+ * @pad:    0.
+ */
+struct dmakit_edu_factorial {
+	__u32 n;
+	__u32 result;
+	__u32 flags;
+	__u32 pad;
+};
+
+/* interrupt causes owned by the driver; DMAKIT_IOC_EDU_RAISE_IRQ refuses them */
+#define DMAKIT_EDU_IRQ_FACTORIAL	0x00000001u
+#define DMAKIT_EDU_IRQ_DMA		0x00000100u
+#define DMAKIT_EDU_IRQ_DRIVER_MASK	(DMAKIT_EDU_IRQ_FACTORIAL | DMAKIT_EDU_IRQ_DMA)
+
+/**
+ * struct dmakit_edu_raise_irq - DMAKIT_IOC_EDU_RAISE_IRQ.
+ * @causes:    in: bits to raise through the device's irq-raise register;
+ *             non-zero, none of DMAKIT_EDU_IRQ_DRIVER_MASK.
+ * @seen:      out: causes the interrupt handler read and acknowledged
+ *             while this call waited (a superset of @causes on success).
+ * @irq_count: out: interrupts the handler took for this device so far.
+ */
+struct dmakit_edu_raise_irq {
+	__u32 causes;
+	__u32 seen;
+	__u64 irq_count;
+};
+
+/* largest transfer that fits the edu device window (see docs/hardware.md) */
+#define DMAKIT_EDU_WINDOW_MAX	4095u
+
+/* dmakit_edu_loopback.flags */
+#define DMAKIT_LOOPBACK_HIGHMEM	0x1	/* prefer pages from the highest zone */
+
+/**
+ * struct dmakit_edu_loopback - DMAKIT_IOC_EDU_LOOPBACK.
+ *
+ * Copies @len bytes from user memory @src into a kernel page, DMAs them into
+ * the device window with a streaming mapping (DMA_TO_DEVICE), DMAs them back
+ * from the window into a second kernel page (DMA_FROM_DEVICE) and copies
+ * that page to @dst. The data moves only through the device.
+ *
+ * @src:         in: user address of @len bytes to send.
+ * @dst:         in: user address receiving the @len bytes that came back.
+ * @len:         in: 1..DMAKIT_EDU_WINDOW_MAX.
+ * @flags:       in: DMAKIT_LOOPBACK_*.
+ * @phys:        out: physical address of the two pages (to, from); 0 unless
+ *               the caller has CAP_SYS_ADMIN.
+ * @dma:         out: bus addresses the device was given (to, from); 0
+ *               unless the caller has CAP_SYS_ADMIN.
+ * @bounced:     out: bit 0 / bit 1 set if the to / from mapping went
+ *               through a swiotlb bounce buffer (reported to everyone).
+ * @pad:         0.
+ * @reserved:    0.
+ */
+struct dmakit_edu_loopback {
+	__u64 src;
+	__u64 dst;
+	__u32 len;
+	__u32 flags;
+	__u64 phys[2];
+	__u64 dma[2];
+	__u32 bounced;
+	__u32 pad;
+	__u64 reserved[2];
+};
+
+#define DMAKIT_IOC_EDU_LIVENESS	_IOWR(DMAKIT_IOC_MAGIC, 0x40, struct dmakit_edu_liveness)
+#define DMAKIT_IOC_EDU_FACTORIAL	_IOWR(DMAKIT_IOC_MAGIC, 0x41, struct dmakit_edu_factorial)
+#define DMAKIT_IOC_EDU_RAISE_IRQ	_IOWR(DMAKIT_IOC_MAGIC, 0x42, struct dmakit_edu_raise_irq)
+#define DMAKIT_IOC_EDU_LOOPBACK	_IOWR(DMAKIT_IOC_MAGIC, 0x43, struct dmakit_edu_loopback)
+
+#endif /* _UAPI_DMAKIT_H */

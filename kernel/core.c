@@ -1,0 +1,108 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * dmakit core: module entry points and the control node /dev/dmakit.
+ *
+ * The control node answers questions about the module as a whole; each DMA
+ * device has a node of its own (see edu.c).
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/atomic.h>
+#include <linux/fs.h>
+#include <linux/miscdevice.h>
+#include <linux/module.h>
+#include <linux/string.h>
+#include <linux/uaccess.h>
+
+#include <uapi/dmakit.h>
+
+#include "dmakit.h"
+
+static atomic_t dmakit_num_devices = ATOMIC_INIT(0);
+
+void dmakit_device_added(void)
+{
+	atomic_inc(&dmakit_num_devices);
+}
+
+void dmakit_device_removed(void)
+{
+	atomic_dec(&dmakit_num_devices);
+}
+
+static long dmakit_ctl_info(struct dmakit_info __user *uinfo)
+{
+	struct dmakit_info info = {
+		.abi_version = DMAKIT_ABI_VERSION,
+		.num_devices = atomic_read(&dmakit_num_devices),
+		.page_size = PAGE_SIZE,
+	};
+
+	strscpy(info.module_version, DMAKIT_VERSION, sizeof(info.module_version));
+	if (copy_to_user(uinfo, &info, sizeof(info)))
+		return -EFAULT;
+	return 0;
+}
+
+static long dmakit_ctl_ioctl(struct file *file, unsigned int cmd,
+			     unsigned long arg)
+{
+	void __user *uarg = (void __user *)arg;
+
+	switch (cmd) {
+	case DMAKIT_IOC_INFO:
+		return dmakit_ctl_info(uarg);
+	default:
+		return -ENOTTY;
+	}
+}
+
+static const struct file_operations dmakit_ctl_fops = {
+	.owner = THIS_MODULE,
+	.unlocked_ioctl = dmakit_ctl_ioctl,
+	.compat_ioctl = compat_ptr_ioctl,
+	.llseek = noop_llseek,
+};
+
+static struct miscdevice dmakit_ctl = {
+	.minor = MISC_DYNAMIC_MINOR,
+	.name = "dmakit",
+	.fops = &dmakit_ctl_fops,
+	.mode = 0666,
+};
+
+static int __init dmakit_init(void)
+{
+	int err;
+
+	err = misc_register(&dmakit_ctl);
+	if (err)
+		return err;
+
+	err = dmakit_edu_init();
+	if (err)
+		goto err_deregister;
+
+	pr_info("version %s loaded, ABI %u\n", DMAKIT_VERSION,
+		DMAKIT_ABI_VERSION);
+	return 0;
+
+err_deregister:
+	misc_deregister(&dmakit_ctl);
+	return err;
+}
+
+static void __exit dmakit_exit(void)
+{
+	dmakit_edu_exit();
+	misc_deregister(&dmakit_ctl);
+	pr_info("unloaded\n");
+}
+
+module_init(dmakit_init);
+module_exit(dmakit_exit);
+
+MODULE_DESCRIPTION("dmakit: memory mapping and DMA for Linux drivers, by example");
+MODULE_AUTHOR("The dmakit authors");
+MODULE_LICENSE("GPL");
+MODULE_VERSION(DMAKIT_VERSION);

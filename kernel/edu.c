@@ -1,0 +1,728 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * dmakit edu engine: a PCI driver for QEMU's educational device (1234:11e8).
+ *
+ * One node per device, /dev/dmakit-edu<N>. The device has a 1 MiB MMIO BAR
+ * with a few registers, a factorial unit that raises an interrupt when it is
+ * done, an interrupt raise/ack pair and a DMA engine whose device side is a
+ * 4 KiB window at device address 0x40000 (see docs/hardware.md for what
+ * QEMU 7.2 really does, including the range check that stops the emulator).
+ *
+ * Locking:
+ * - edu->lock (mutex) serialises every command that touches the registers,
+ *   and guards edu->gone; commands sleep with it held while they wait for
+ *   the device (bounded by timeout_ms).
+ * - edu->irq_lock (spinlock, taken in hard-irq context) guards the causes
+ *   the interrupt handler collected (irq_pending) and irq_count.
+ *
+ * Lifetime: struct dmakit_edu is refcounted. The PCI device holds one
+ * reference from probe to remove, every open file holds one, so a file
+ * opened before the device was unbound answers ENODEV instead of touching
+ * freed memory.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/capability.h>
+#include <linux/dma-mapping.h>
+#include <linux/fs.h>
+#include <linux/gfp.h>
+#include <linux/idr.h>
+#include <linux/interrupt.h>
+#include <linux/io.h>
+#include <linux/iommu.h>
+#include <linux/kref.h>
+#include <linux/miscdevice.h>
+#include <linux/module.h>
+#include <linux/mutex.h>
+#include <linux/pci.h>
+#include <linux/slab.h>
+#include <linux/spinlock.h>
+#include <linux/swiotlb.h>
+#include <linux/uaccess.h>
+#include <linux/wait.h>
+
+#include <uapi/dmakit.h>
+
+#include "dmakit.h"
+
+#define EDU_VENDOR_ID		0x1234
+#define EDU_DEVICE_ID		0x11e8
+
+/* BAR0 registers */
+#define EDU_REG_ID		0x00
+#define EDU_REG_LIVENESS	0x04
+#define EDU_REG_FACTORIAL	0x08
+#define EDU_REG_STATUS		0x20
+#define EDU_REG_IRQ_STATUS	0x24
+#define EDU_REG_IRQ_RAISE	0x60
+#define EDU_REG_IRQ_ACK		0x64
+#define EDU_REG_DMA_SRC		0x80
+#define EDU_REG_DMA_DST		0x88
+#define EDU_REG_DMA_COUNT	0x90
+#define EDU_REG_DMA_CMD		0x98
+
+#define EDU_ID_MAGIC_MASK	0xff
+#define EDU_ID_MAGIC		0xed
+
+#define EDU_STATUS_COMPUTING	0x01
+#define EDU_STATUS_IRQFACT	0x80
+
+#define EDU_DMA_START		0x1
+#define EDU_DMA_FROM_DEVICE	0x2	/* device window -> RAM */
+#define EDU_DMA_IRQ		0x4
+
+#define EDU_IRQ_FACTORIAL	DMAKIT_EDU_IRQ_FACTORIAL
+#define EDU_IRQ_DMA		DMAKIT_EDU_IRQ_DMA
+
+/* device address of the DMA window */
+#define EDU_WINDOW_ADDR		0x40000
+
+static char *irq_mode = "msi";
+module_param(irq_mode, charp, 0444);
+MODULE_PARM_DESC(irq_mode, "edu interrupt delivery: msi (default) or intx");
+
+static unsigned int dma_bits = 28;
+module_param(dma_bits, uint, 0444);
+MODULE_PARM_DESC(dma_bits,
+		 "DMA address bits of the edu devices (24..64, default 28: QEMU's default dma_mask); must match -device edu,dma_mask=");
+
+static unsigned int timeout_ms = 2000;
+module_param(timeout_ms, uint, 0644);
+MODULE_PARM_DESC(timeout_ms,
+		 "how long a command waits for the device's interrupt (10..60000 ms, default 2000)");
+
+static DEFINE_IDA(edu_ida);
+
+struct dmakit_edu {
+	struct pci_dev *pdev;
+	void __iomem *regs;
+	struct miscdevice misc;
+	char name[32];
+	int index;
+	unsigned int irq_mode;	/* DMAKIT_IRQ_* */
+	int irq;
+	u32 hw_id;
+	struct kref ref;
+
+	struct mutex lock;	/* serialises register commands; guards gone */
+	bool gone;		/* removed from the bus: commands get ENODEV */
+	bool wedged;		/* a DMA never finished: refuse further DMA */
+
+	spinlock_t irq_lock;	/* guards irq_pending, irq_count */
+	u32 irq_pending;	/* causes acked by the handler, not yet consumed */
+	u64 irq_count;
+	wait_queue_head_t irq_wait;
+};
+
+static void edu_release(struct kref *ref)
+{
+	struct dmakit_edu *edu = container_of(ref, struct dmakit_edu, ref);
+
+	pci_dev_put(edu->pdev);
+	kfree(edu);
+}
+
+static unsigned long edu_timeout(void)
+{
+	return msecs_to_jiffies(clamp(timeout_ms, 10U, 60000U));
+}
+
+static irqreturn_t edu_irq_handler(int irq, void *data)
+{
+	struct dmakit_edu *edu = data;
+	u32 causes;
+
+	causes = ioread32(edu->regs + EDU_REG_IRQ_STATUS);
+	if (!causes)
+		return IRQ_NONE;	/* INTx may be shared */
+	/* INTx is level-triggered: it stays up until every cause is acked */
+	iowrite32(causes, edu->regs + EDU_REG_IRQ_ACK);
+
+	spin_lock(&edu->irq_lock);
+	edu->irq_pending |= causes;
+	edu->irq_count++;
+	spin_unlock(&edu->irq_lock);
+	wake_up(&edu->irq_wait);
+	return IRQ_HANDLED;
+}
+
+/* Take @causes out of the pending set; true if all of them were there. */
+static bool edu_take_causes(struct dmakit_edu *edu, u32 causes, u32 *seen)
+{
+	bool all;
+
+	spin_lock_irq(&edu->irq_lock);
+	all = (edu->irq_pending & causes) == causes;
+	if (all) {
+		if (seen)
+			*seen = edu->irq_pending;
+		edu->irq_pending &= ~causes;
+	}
+	spin_unlock_irq(&edu->irq_lock);
+	return all;
+}
+
+/* Forget stale causes before a command that waits for them. */
+static void edu_forget_causes(struct dmakit_edu *edu, u32 causes)
+{
+	spin_lock_irq(&edu->irq_lock);
+	edu->irq_pending &= ~causes;
+	spin_unlock_irq(&edu->irq_lock);
+}
+
+static u64 edu_irq_count(struct dmakit_edu *edu)
+{
+	u64 count;
+
+	spin_lock_irq(&edu->irq_lock);
+	count = edu->irq_count;
+	spin_unlock_irq(&edu->irq_lock);
+	return count;
+}
+
+/* Lock the device for a command; fails once the device is gone. */
+static int edu_lock(struct dmakit_edu *edu)
+{
+	if (mutex_lock_interruptible(&edu->lock))
+		return -ERESTARTSYS;
+	if (edu->gone) {
+		mutex_unlock(&edu->lock);
+		return -ENODEV;
+	}
+	return 0;
+}
+
+static long edu_liveness(struct dmakit_edu *edu,
+			 struct dmakit_edu_liveness __user *uarg)
+{
+	struct dmakit_edu_liveness arg;
+	int err;
+
+	if (copy_from_user(&arg, uarg, sizeof(arg)))
+		return -EFAULT;
+	err = edu_lock(edu);
+	if (err)
+		return err;
+	iowrite32(arg.value, edu->regs + EDU_REG_LIVENESS);
+	arg.result = ioread32(edu->regs + EDU_REG_LIVENESS);
+	mutex_unlock(&edu->lock);
+
+	return copy_to_user(uarg, &arg, sizeof(arg)) ? -EFAULT : 0;
+}
+
+/*
+ * The factorial unit ignores a write while it computes, and its interrupt
+ * can arrive after the computing bit cleared, so a cause seen here may be
+ * a late one from an earlier, abandoned command: the result is read only
+ * once a cause was seen and the unit is idle again.
+ */
+static long edu_factorial(struct dmakit_edu *edu,
+			  struct dmakit_edu_factorial __user *uarg)
+{
+	struct dmakit_edu_factorial arg;
+	unsigned long deadline;
+	int err;
+
+	if (copy_from_user(&arg, uarg, sizeof(arg)))
+		return -EFAULT;
+	if (arg.flags || arg.pad)
+		return -EINVAL;
+	err = edu_lock(edu);
+	if (err)
+		return err;
+
+	deadline = jiffies + edu_timeout();
+	if (ioread32(edu->regs + EDU_REG_STATUS) & EDU_STATUS_COMPUTING) {
+		err = -EBUSY;
+		goto out_unlock;
+	}
+	edu_forget_causes(edu, EDU_IRQ_FACTORIAL);
+	iowrite32(arg.n, edu->regs + EDU_REG_FACTORIAL);
+	for (;;) {
+		long left = deadline - jiffies;
+
+		if (left <= 0 ||
+		    !wait_event_timeout(edu->irq_wait,
+					edu_take_causes(edu, EDU_IRQ_FACTORIAL,
+							NULL),
+					left)) {
+			dev_warn(&edu->pdev->dev,
+				 "%s: factorial interrupt timed out\n",
+				 edu->name);
+			err = -ETIMEDOUT;
+			goto out_unlock;
+		}
+		if (!(ioread32(edu->regs + EDU_REG_STATUS) &
+		      EDU_STATUS_COMPUTING))
+			break;
+	}
+	arg.result = ioread32(edu->regs + EDU_REG_FACTORIAL);
+	err = 0;
+out_unlock:
+	mutex_unlock(&edu->lock);
+	if (!err && copy_to_user(uarg, &arg, sizeof(arg)))
+		err = -EFAULT;
+	return err;
+}
+
+static long edu_raise_irq(struct dmakit_edu *edu,
+			  struct dmakit_edu_raise_irq __user *uarg)
+{
+	struct dmakit_edu_raise_irq arg;
+	int err;
+
+	if (copy_from_user(&arg, uarg, sizeof(arg)))
+		return -EFAULT;
+	if (!arg.causes || (arg.causes & DMAKIT_EDU_IRQ_DRIVER_MASK))
+		return -EINVAL;
+	err = edu_lock(edu);
+	if (err)
+		return err;
+
+	arg.seen = 0;
+	edu_forget_causes(edu, arg.causes);
+	iowrite32(arg.causes, edu->regs + EDU_REG_IRQ_RAISE);
+	if (!wait_event_timeout(edu->irq_wait,
+				edu_take_causes(edu, arg.causes, &arg.seen),
+				edu_timeout())) {
+		dev_warn(&edu->pdev->dev, "%s: raised interrupt not delivered\n",
+			 edu->name);
+		err = -ETIMEDOUT;
+	}
+	arg.irq_count = edu_irq_count(edu);
+	mutex_unlock(&edu->lock);
+
+	if (!err && copy_to_user(uarg, &arg, sizeof(arg)))
+		err = -EFAULT;
+	return err;
+}
+
+/*
+ * Run one DMA transfer between RAM and the device window and wait for it.
+ * Caller holds edu->lock and has checked that @len fits the window.
+ *
+ * Returns 0 when the device is done with the memory. If the device never
+ * finishes, it may still write to @ram later: the device is marked wedged
+ * and the caller must neither unmap nor free that memory.
+ */
+static int edu_dma_run(struct dmakit_edu *edu, dma_addr_t ram, u32 len,
+		       bool from_device)
+{
+	u64 src = from_device ? EDU_WINDOW_ADDR : ram;
+	u64 dst = from_device ? ram : EDU_WINDOW_ADDR;
+	u64 cmd = EDU_DMA_START | EDU_DMA_IRQ;
+	long left;
+
+	if (from_device)
+		cmd |= EDU_DMA_FROM_DEVICE;
+
+	edu_forget_causes(edu, EDU_IRQ_DMA);
+	writeq(src, edu->regs + EDU_REG_DMA_SRC);
+	writeq(dst, edu->regs + EDU_REG_DMA_DST);
+	writeq(len, edu->regs + EDU_REG_DMA_COUNT);
+	writeq(cmd, edu->regs + EDU_REG_DMA_CMD);
+
+	left = wait_event_timeout(edu->irq_wait,
+				  edu_take_causes(edu, EDU_IRQ_DMA, NULL),
+				  edu_timeout());
+	if (!(readq(edu->regs + EDU_REG_DMA_CMD) & EDU_DMA_START)) {
+		if (!left)
+			dev_warn(&edu->pdev->dev,
+				 "%s: DMA finished but its interrupt was lost\n",
+				 edu->name);
+		return 0;
+	}
+	edu->wedged = true;
+	dev_err(&edu->pdev->dev,
+		"%s: DMA did not finish in %u ms; keeping its memory, refusing further DMA\n",
+		edu->name, timeout_ms);
+	return -ETIMEDOUT;
+}
+
+static bool edu_iommu_translates(struct dmakit_edu *edu)
+{
+	struct iommu_domain *domain = iommu_get_domain_for_dev(&edu->pdev->dev);
+
+	return domain && (domain->type & __IOMMU_DOMAIN_DMA_API);
+}
+
+/* Did this streaming mapping land in a swiotlb bounce buffer? */
+static bool edu_bounced(struct dmakit_edu *edu, dma_addr_t dma)
+{
+	/* without an IOMMU, a bus address is a physical address on x86 */
+	return !edu_iommu_translates(edu) &&
+	       is_swiotlb_buffer(&edu->pdev->dev, (phys_addr_t)dma);
+}
+
+/*
+ * Can the DMA API give the device a bus address for this memory? Without an
+ * IOMMU or swiotlb, memory above the mask cannot be reached at all, and
+ * dma_map_page() would warn: answer EIO instead.
+ */
+static bool edu_reachable(struct dmakit_edu *edu, struct page *page, u32 len)
+{
+	struct device *dev = &edu->pdev->dev;
+
+	return edu_iommu_translates(edu) || is_swiotlb_active(dev) ||
+	       page_to_phys(page) + len - 1 <= dma_get_mask(dev);
+}
+
+/*
+ * Move one page of data through the device window with a streaming mapping.
+ * @to_device: the page holds the data and is mapped DMA_TO_DEVICE;
+ * otherwise the page receives the data and is mapped DMA_FROM_DEVICE.
+ * On -ETIMEDOUT the page stays mapped and must be leaked (edu_dma_run).
+ */
+static int edu_dma_page(struct dmakit_edu *edu, struct page *page, u32 len,
+			bool to_device, u64 *dma_out, bool *bounced)
+{
+	enum dma_data_direction dir = to_device ? DMA_TO_DEVICE :
+						  DMA_FROM_DEVICE;
+	struct device *dev = &edu->pdev->dev;
+	dma_addr_t dma;
+	int err;
+
+	if (!edu_reachable(edu, page, len))
+		return -EIO;
+	dma = dma_map_page(dev, page, 0, len, dir);
+	if (dma_mapping_error(dev, dma))
+		return -EIO;
+	*dma_out = dma;
+	*bounced = edu_bounced(edu, dma);
+
+	err = edu_dma_run(edu, dma, len, !to_device);
+	if (err)
+		return err;
+	dma_unmap_page(dev, dma, len, dir);
+	return 0;
+}
+
+static int edu_loopback_check(const struct dmakit_edu_loopback *arg)
+{
+	if (!arg->len || arg->len > DMAKIT_EDU_WINDOW_MAX)
+		return -EINVAL;
+	if (arg->flags || arg->pad || arg->reserved[0] || arg->reserved[1])
+		return -EINVAL;
+	return 0;
+}
+
+static long edu_loopback(struct dmakit_edu *edu,
+			 struct dmakit_edu_loopback __user *uarg)
+{
+	struct dmakit_edu_loopback arg;
+	struct page *pages[2];
+	bool bounced[2] = {};
+	u64 dma[2] = {};
+	int err, i;
+
+	if (copy_from_user(&arg, uarg, sizeof(arg)))
+		return -EFAULT;
+	err = edu_loopback_check(&arg);
+	if (err)
+		return err;
+
+	pages[0] = alloc_page(GFP_KERNEL);
+	pages[1] = alloc_page(GFP_KERNEL);
+	if (!pages[0] || !pages[1]) {
+		err = -ENOMEM;
+		goto out_free;
+	}
+	if (copy_from_user(page_address(pages[0]), u64_to_user_ptr(arg.src),
+			   arg.len)) {
+		err = -EFAULT;
+		goto out_free;
+	}
+	/* poison: data that did not come from the device must not pass */
+	memset(page_address(pages[1]), 0xa5, PAGE_SIZE);
+
+	err = edu_lock(edu);
+	if (err)
+		goto out_free;
+	if (edu->wedged) {
+		err = -EIO;
+		goto out_unlock;
+	}
+	for (i = 0; i < 2; i++) {
+		err = edu_dma_page(edu, pages[i], arg.len, i == 0, &dma[i],
+				   &bounced[i]);
+		if (err == -ETIMEDOUT) {
+			pages[i] = NULL;	/* the device may still use it */
+			goto out_unlock;
+		}
+		if (err)
+			goto out_unlock;
+	}
+	mutex_unlock(&edu->lock);
+
+	if (copy_to_user(u64_to_user_ptr(arg.dst), page_address(pages[1]),
+			 arg.len)) {
+		err = -EFAULT;
+		goto out_free;
+	}
+	arg.bounced = bounced[0] | bounced[1] << 1;
+	if (capable(CAP_SYS_ADMIN)) {
+		for (i = 0; i < 2; i++) {
+			arg.phys[i] = page_to_phys(pages[i]);
+			arg.dma[i] = dma[i];
+		}
+	} else {
+		memset(arg.phys, 0, sizeof(arg.phys));
+		memset(arg.dma, 0, sizeof(arg.dma));
+	}
+	if (copy_to_user(uarg, &arg, sizeof(arg)))
+		err = -EFAULT;
+	goto out_free;
+
+out_unlock:
+	mutex_unlock(&edu->lock);
+out_free:
+	for (i = 0; i < 2; i++)
+		if (pages[i])
+			__free_page(pages[i]);
+	return err;
+}
+
+static long edu_dev_info(struct dmakit_edu *edu,
+			 struct dmakit_dev_info __user *uarg)
+{
+	struct pci_dev *pdev = edu->pdev;
+	struct dmakit_dev_info info = {
+		.engine = DMAKIT_ENGINE_EDU,
+		.irq_mode = edu->irq_mode,
+		.irq = edu->irq,
+		.dma_mask_bits = dma_bits,
+		.vendor = pdev->vendor,
+		.device = pdev->device,
+		.revision = pdev->revision,
+		.hw_id = edu->hw_id,
+		.iommu = edu_iommu_translates(edu),
+		.bar_len = pci_resource_len(pdev, 0),
+		.index = edu->index,
+	};
+
+	strscpy(info.name, edu->name, sizeof(info.name));
+	strscpy(info.bus_id, pci_name(pdev), sizeof(info.bus_id));
+	return copy_to_user(uarg, &info, sizeof(info)) ? -EFAULT : 0;
+}
+
+static int edu_open(struct inode *inode, struct file *file)
+{
+	struct dmakit_edu *edu = container_of(file->private_data,
+					      struct dmakit_edu, misc);
+
+	/* misc_open holds misc_mtx: remove() cannot have dropped its ref yet */
+	kref_get(&edu->ref);
+	file->private_data = edu;
+	return 0;
+}
+
+static int edu_release_file(struct inode *inode, struct file *file)
+{
+	struct dmakit_edu *edu = file->private_data;
+
+	kref_put(&edu->ref, edu_release);
+	return 0;
+}
+
+static long edu_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
+{
+	struct dmakit_edu *edu = file->private_data;
+	void __user *uarg = (void __user *)arg;
+
+	switch (cmd) {
+	case DMAKIT_IOC_DEV_INFO:
+		return edu_dev_info(edu, uarg);
+	case DMAKIT_IOC_EDU_LIVENESS:
+		return edu_liveness(edu, uarg);
+	case DMAKIT_IOC_EDU_FACTORIAL:
+		return edu_factorial(edu, uarg);
+	case DMAKIT_IOC_EDU_RAISE_IRQ:
+		return edu_raise_irq(edu, uarg);
+	case DMAKIT_IOC_EDU_LOOPBACK:
+		return edu_loopback(edu, uarg);
+	default:
+		return -ENOTTY;
+	}
+}
+
+static const struct file_operations edu_fops = {
+	.owner = THIS_MODULE,
+	.open = edu_open,
+	.release = edu_release_file,
+	.unlocked_ioctl = edu_ioctl,
+	.compat_ioctl = compat_ptr_ioctl,
+	.llseek = noop_llseek,
+};
+
+static unsigned int edu_irq_mode_param(void)
+{
+	if (sysfs_streq(irq_mode, "msi"))
+		return DMAKIT_IRQ_MSI;
+	if (sysfs_streq(irq_mode, "intx"))
+		return DMAKIT_IRQ_INTX;
+	return 0;
+}
+
+static int edu_setup_irq(struct dmakit_edu *edu)
+{
+	struct pci_dev *pdev = edu->pdev;
+	unsigned int type = edu->irq_mode == DMAKIT_IRQ_MSI ? PCI_IRQ_MSI :
+							       PCI_IRQ_LEGACY;
+	int err;
+
+	err = pci_alloc_irq_vectors(pdev, 1, 1, type);
+	if (err < 0)
+		return err;
+	edu->irq = pci_irq_vector(pdev, 0);
+
+	/* nothing may be pending from an earlier driver */
+	iowrite32(~0U, edu->regs + EDU_REG_IRQ_ACK);
+	err = request_irq(edu->irq, edu_irq_handler,
+			  edu->irq_mode == DMAKIT_IRQ_INTX ? IRQF_SHARED : 0,
+			  edu->name, edu);
+	if (err) {
+		pci_free_irq_vectors(pdev);
+		return err;
+	}
+	return 0;
+}
+
+static void edu_teardown_irq(struct dmakit_edu *edu)
+{
+	free_irq(edu->irq, edu);
+	pci_free_irq_vectors(edu->pdev);
+}
+
+static int edu_probe(struct pci_dev *pdev, const struct pci_device_id *id)
+{
+	struct device *dev = &pdev->dev;
+	struct dmakit_edu *edu;
+	int err;
+
+	edu = kzalloc(sizeof(*edu), GFP_KERNEL);
+	if (!edu)
+		return -ENOMEM;
+	edu->pdev = pci_dev_get(pdev);
+	edu->irq_mode = edu_irq_mode_param();
+	kref_init(&edu->ref);
+	mutex_init(&edu->lock);
+	spin_lock_init(&edu->irq_lock);
+	init_waitqueue_head(&edu->irq_wait);
+
+	edu->index = ida_alloc(&edu_ida, GFP_KERNEL);
+	if (edu->index < 0) {
+		err = edu->index;
+		goto err_put;
+	}
+	snprintf(edu->name, sizeof(edu->name), "dmakit-edu%d", edu->index);
+
+	err = pcim_enable_device(pdev);
+	if (err)
+		goto err_free_index;
+	err = pcim_iomap_regions(pdev, BIT(0), edu->name);
+	if (err)
+		goto err_free_index;
+	edu->regs = pcim_iomap_table(pdev)[0];
+
+	edu->hw_id = ioread32(edu->regs + EDU_REG_ID);
+	if ((edu->hw_id & EDU_ID_MAGIC_MASK) != EDU_ID_MAGIC) {
+		dev_err(dev, "identification register reads %#x, not an edu device\n",
+			edu->hw_id);
+		err = -ENODEV;
+		goto err_free_index;
+	}
+
+	err = dma_set_mask_and_coherent(dev, DMA_BIT_MASK(dma_bits));
+	if (err) {
+		dev_err(dev, "cannot use a %u-bit DMA mask: %d\n", dma_bits,
+			err);
+		goto err_free_index;
+	}
+	pci_set_master(pdev);
+
+	err = edu_setup_irq(edu);
+	if (err) {
+		dev_err(dev, "cannot set up %s interrupt: %d\n", irq_mode, err);
+		goto err_clear_master;
+	}
+	/* the factorial unit reports completion by interrupt */
+	iowrite32(EDU_STATUS_IRQFACT, edu->regs + EDU_REG_STATUS);
+
+	edu->misc.minor = MISC_DYNAMIC_MINOR;
+	edu->misc.name = edu->name;
+	edu->misc.fops = &edu_fops;
+	edu->misc.parent = dev;
+	err = misc_register(&edu->misc);
+	if (err)
+		goto err_stop_device;
+
+	pci_set_drvdata(pdev, edu);
+	dmakit_device_added();
+	dev_info(dev, "%s: edu %u.%u, %s irq %d, %u-bit DMA%s\n", edu->name,
+		 edu->hw_id >> 24, (edu->hw_id >> 16) & 0xff,
+		 edu->irq_mode == DMAKIT_IRQ_MSI ? "MSI" : "INTx", edu->irq,
+		 dma_bits, edu_iommu_translates(edu) ? " through IOMMU" : "");
+	return 0;
+
+err_stop_device:
+	iowrite32(0, edu->regs + EDU_REG_STATUS);
+	edu_teardown_irq(edu);
+err_clear_master:
+	pci_clear_master(pdev);
+err_free_index:
+	ida_free(&edu_ida, edu->index);
+err_put:
+	kref_put(&edu->ref, edu_release);
+	return err;
+}
+
+static void edu_remove(struct pci_dev *pdev)
+{
+	struct dmakit_edu *edu = pci_get_drvdata(pdev);
+
+	dmakit_device_removed();
+	misc_deregister(&edu->misc);
+
+	/* wait for the running command; later ones see gone */
+	mutex_lock(&edu->lock);
+	edu->gone = true;
+	mutex_unlock(&edu->lock);
+
+	iowrite32(0, edu->regs + EDU_REG_STATUS);
+	edu_teardown_irq(edu);
+	pci_clear_master(pdev);
+	ida_free(&edu_ida, edu->index);
+	dev_info(&pdev->dev, "%s: removed\n", edu->name);
+	kref_put(&edu->ref, edu_release);
+}
+
+static const struct pci_device_id edu_ids[] = {
+	{ PCI_DEVICE(EDU_VENDOR_ID, EDU_DEVICE_ID) },
+	{ }
+};
+MODULE_DEVICE_TABLE(pci, edu_ids);
+
+static struct pci_driver edu_driver = {
+	.name = "dmakit-edu",
+	.id_table = edu_ids,
+	.probe = edu_probe,
+	.remove = edu_remove,
+};
+
+int dmakit_edu_init(void)
+{
+	if (!edu_irq_mode_param()) {
+		pr_err("irq_mode=%s: expected msi or intx\n", irq_mode);
+		return -EINVAL;
+	}
+	if (dma_bits < 24 || dma_bits > 64) {
+		pr_err("dma_bits=%u: expected 24..64\n", dma_bits);
+		return -EINVAL;
+	}
+	return pci_register_driver(&edu_driver);
+}
+
+void dmakit_edu_exit(void)
+{
+	pci_unregister_driver(&edu_driver);
+}

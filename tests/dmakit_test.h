@@ -1,0 +1,121 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Helpers shared by the dmakit VM tests (kselftest harness, TAP output).
+ * The lane describes what it set up in environment variables (see
+ * vm/lanes.sh): DMAKIT_LANE, DMAKIT_EDU_COUNT, DMAKIT_DMA_BITS,
+ * DMAKIT_EXPECT_IOMMU, DMAKIT_EXPECT_BOUNCE, DMAKIT_IRQ_MODE.
+ */
+#ifndef DMAKIT_TEST_H
+#define DMAKIT_TEST_H
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include <dmakit.h>
+
+#include "kselftest_harness.h"
+
+static inline long env_long(const char *name, long dflt)
+{
+	const char *v = getenv(name);
+
+	return v && *v ? strtol(v, NULL, 0) : dflt;
+}
+
+static inline const char *env_str(const char *name, const char *dflt)
+{
+	const char *v = getenv(name);
+
+	return v && *v ? v : dflt;
+}
+
+/* first line of a small text file, without its newline; "" if unreadable */
+static inline const char *read_line(const char *path, char *buf, size_t len)
+{
+	FILE *f = fopen(path, "r");
+
+	buf[0] = 0;
+	if (f) {
+		if (!fgets(buf, len, f))
+			buf[0] = 0;
+		fclose(f);
+	}
+	buf[strcspn(buf, "\n")] = 0;
+	return buf;
+}
+
+/*
+ * Interrupts taken so far on the /proc/interrupts line whose action is
+ * @name, summed over CPUs; the line's chip name goes to @chip. -1 if none.
+ */
+static inline long long irq_count_of(const char *name, char *chip, size_t len)
+{
+	char line[1024];
+	long long total = -1;
+	FILE *f = fopen("/proc/interrupts", "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		char *end = line + strcspn(line, "\n");
+		size_t nlen = strlen(name);
+		char *p;
+
+		*end = 0;
+		if ((size_t)(end - line) <= nlen || strcmp(end - nlen, name) ||
+		    end[-nlen - 1] != ' ')
+			continue;
+		p = strchr(line, ':');
+		if (!p)
+			continue;
+		total = 0;
+		for (p++;;) {
+			char *next;
+			long long v = strtoll(p, &next, 10);
+
+			if (next == p)
+				break;
+			total += v;
+			p = next;
+		}
+		if (chip) {
+			while (*p == ' ')
+				p++;
+			snprintf(chip, len, "%s", p);
+		}
+		break;
+	}
+	fclose(f);
+	return total;
+}
+
+/* fill with bytes from a simple PRNG (xorshift), different per seed */
+static inline void fill_pattern(unsigned char *buf, size_t len, uint32_t seed)
+{
+	uint32_t x = seed * 2654435761u + 1;
+
+	for (size_t i = 0; i < len; i++) {
+		x ^= x << 13;
+		x ^= x >> 17;
+		x ^= x << 5;
+		buf[i] = x;
+	}
+}
+
+/* index of the first differing byte, or -1 if equal */
+static inline long first_difference(const unsigned char *a,
+				    const unsigned char *b, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if (a[i] != b[i])
+			return i;
+	return -1;
+}
+
+#endif /* DMAKIT_TEST_H */

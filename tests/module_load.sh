@@ -1,0 +1,40 @@
+#!/bin/sh
+# The module loads with the lane's parameters, binds every edu device, and
+# refuses parameters it cannot honour.
+. /tests/tap.sh
+MOD=/lib/dmakit/dmakit.ko
+lsmod | grep -q '^dmakit ' && rmmod dmakit
+
+tap_check "insmod dmakit.ko $DMAKIT_MODPARAMS" insmod $MOD $DMAKIT_MODPARAMS
+tap_check "control node /dev/dmakit is a character device" test -c /dev/dmakit
+n=$(edu_pci_functions)
+tap_check "the lane has $DMAKIT_EDU_COUNT edu functions on PCI (found $n)" \
+	[ "$n" -eq "$DMAKIT_EDU_COUNT" ]
+tap_check "one node per edu device ($(edu_nodes) nodes)" [ "$(edu_nodes)" -eq "$n" ]
+bound=$(ls -d /sys/bus/pci/drivers/dmakit-edu/0000:* 2>/dev/null | wc -l)
+tap_check "every edu function is bound to driver dmakit-edu ($bound)" [ "$bound" -eq "$n" ]
+tap_check "one interrupt line per device in /proc/interrupts ($(edu_irq_lines))" \
+	[ "$(edu_irq_lines)" -eq "$n" ]
+named=$(dmesg | grep -c 'dmakit-edu[0-9]*: edu 1\.0, ')
+tap_check "the kernel log names each bound device ($named)" [ "$named" -ge "$n" ]
+for p in 0 1; do
+	tap_check "node dmakit-edu$p is owned by root, mode 0600" \
+		[ "$(stat -c '%a %u' /dev/dmakit-edu$p)" = "600 0" ]
+done
+tap_check "control node is mode 0666" [ "$(stat -c %a /dev/dmakit)" = 666 ]
+
+rmmod dmakit
+for bad in irq_mode=bogus dma_bits=8 dma_bits=65; do
+	if insmod $MOD $bad 2>/dev/null; then
+		tap_fail "insmod refuses $bad"
+		rmmod dmakit
+	elif [ -e /dev/dmakit ]; then
+		tap_fail "insmod refuses $bad and leaves no node behind"
+	else
+		tap_ok "insmod refuses $bad and leaves no node behind"
+	fi
+done
+msg=$(dmesg | grep -c 'dmakit: irq_mode=bogus: expected msi or intx')
+tap_check "the refusal of irq_mode=bogus is explained in the kernel log" [ "$msg" -ge 1 ]
+tap_check "insmod works again after the refusals" insmod $MOD $DMAKIT_MODPARAMS
+tap_done

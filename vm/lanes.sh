@@ -1,0 +1,51 @@
+# Lane definitions, sourced by vm/run-lane. A lane is one QEMU machine and
+# kernel; lane_<name> sets:
+#   kernel     stock (Debian's) | debug (ours, scripts/build-debug-kernel)
+#   machine    QEMU -M;  mem: -m;  qemu_extra: further QEMU arguments
+#   append     extra kernel command line
+#   modparams  dmakit.ko parameters the lane needs
+#   floppy     1: attach build/lanes/<lane>/floppy.img (1.44 MB) as drive A
+#   env        what the lane set up, for the tests (/etc/dmakit/lane.env)
+#   timeout    seconds for the whole boot
+# Two edu devices everywhere: one node per device is part of what is tested.
+
+edu_pair() {
+	qemu_extra+=(-device "edu$1" -device "edu$1")
+}
+
+# Debian's kernel on the classic PC. 256 MiB keeps every page within edu's
+# default 28-bit DMA mask: without IOMMU or swiotlb (not set up below 4 GiB
+# of RAM) memory beyond the mask cannot be given to the device at all.
+lane_stock() {
+	kernel=stock machine=pc mem=256M floppy=1
+	edu_pair ""
+	env=(DMAKIT_DMA_BITS=28 DMAKIT_EXPECT_IOMMU=0 DMAKIT_EXPECT_BOUNCE=0)
+}
+
+# Intel VT-d: bus addresses are IOVAs, strict invalidation.
+lane_iommu() {
+	kernel=stock machine=q35 mem=512M
+	qemu_extra=(-device intel-iommu)
+	edu_pair ""
+	append="intel_iommu=on iommu.strict=1"
+	env=(DMAKIT_DMA_BITS=28 DMAKIT_EXPECT_IOMMU=1 DMAKIT_EXPECT_BOUNCE=0)
+}
+
+# More RAM than a 32-bit device reaches: the kernel sets up swiotlb below
+# 4 GiB and streaming mappings of high pages bounce through it.
+lane_bounce() {
+	kernel=stock machine=pc mem=5G
+	edu_pair ",dma_mask=0xffffffff"
+	modparams="dma_bits=32"
+	env=(DMAKIT_DMA_BITS=32 DMAKIT_EXPECT_IOMMU=0 DMAKIT_EXPECT_BOUNCE=1)
+}
+
+# Our kernel with KASAN, lockdep, DMA-API debug, kmemleak, fault injection.
+# 1 GiB (KASAN takes its share); 32-bit edu so that all of it is reachable.
+lane_debug() {
+	kernel=debug machine=pc mem=1G floppy=1
+	edu_pair ",dma_mask=0xffffffff"
+	modparams="dma_bits=32"
+	append="kasan_multi_shot"
+	env=(DMAKIT_DMA_BITS=32 DMAKIT_EXPECT_IOMMU=0 DMAKIT_EXPECT_BOUNCE=0)
+}
