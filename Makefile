@@ -4,7 +4,7 @@
 #   make check [LANES="lint stock iommu bounce debug selfcheck"] [TESTS=suite,...]
 #   make demo              boot the stock lane into the guided tour
 #   make shell LANE=stock  boot a lane with the module loaded and a shell
-#   make tests             build the VM test programs (static)
+#   make tests             build the VM test programs and the CLI (static)
 #   make module            build dmakit.ko for Debian's kernel (build/kmod-stock)
 
 LANES ?= lint stock iommu bounce debug selfcheck
@@ -16,6 +16,7 @@ CC ?= gcc
 TEST_CFLAGS := -O2 -g -Wall -Werror -static -D_GNU_SOURCE \
 	-Iinclude/uapi -I$(BUILD)/kselftest
 TEST_PROGS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(wildcard tests/*.c))
+TOOL_CFLAGS := -O2 -g -Wall -Wextra -Werror -static -D_GNU_SOURCE -Iinclude/uapi
 
 .PHONY: all setup check demo shell tests module clean
 
@@ -27,7 +28,11 @@ setup:
 module: setup
 	@scripts/build-module stock >/dev/null
 
-tests: setup $(TEST_PROGS)
+tests: setup $(TEST_PROGS) $(BUILD)/tools/dmakit
+
+$(BUILD)/tools/dmakit: tools/dmakit.c include/uapi/dmakit.h
+	@mkdir -p $(@D)
+	$(CC) $(TOOL_CFLAGS) -o $@ $<
 
 $(BUILD)/kselftest/kselftest_harness.h:
 	@scripts/get-kselftest $(BUILD)/kselftest

@@ -1,0 +1,42 @@
+#!/bin/sh
+# The dmakit CLI against the real devices: what it prints is checked.
+. /tests/tap.sh
+lsmod | grep -q '^dmakit ' || insmod /lib/dmakit/dmakit.ko $DMAKIT_MODPARAMS
+
+# expect "description" "pattern" command...: exit 0 and a line matching pattern
+expect() {
+	desc=$1 pattern=$2
+	shift 2
+	out=$("$@" 2>&1)
+	if [ $? -eq 0 ] && echo "$out" | grep -q -- "$pattern"; then
+		tap_ok "$desc"
+	else
+		tap_fail "$desc"
+		echo "$out" | sed 's/^/# /'
+	fi
+}
+
+expect "list names the module and its version" \
+	"^dmakit $(cat /sys/module/dmakit/version), ABI 1, page size 4096, 2 devices" dmakit list
+expect "list shows dmakit-edu0 with its PCI id" "^dmakit-edu0 .* 1234:11e8" dmakit list
+expect "list shows dmakit-edu1" "^dmakit-edu1 " dmakit list
+expect "info shows the id register" "id register 0x010000ed (version 1.0)" dmakit info edu0
+expect "info accepts a path" "^name: *dmakit-edu1" dmakit info /dev/dmakit-edu1
+expect "liveness shows the complement" \
+	"wrote 0x12345678, read back 0xedcba987 (its complement: alive)" dmakit liveness edu0 0x12345678
+expect "factorial 10 is 3628800" "^10! = 3628800 " dmakit factorial edu1 10
+expect "factorial 13 wraps modulo 2^32" "^13! = 1932053504 " dmakit factorial edu0 13
+expect "irq is seen by the handler" "raised 0x40; the handler saw and acked 0x40" dmakit irq edu0 0x40
+expect "loopback of 4095 bytes is identical" "4095 bytes to the device and back in .*: identical" \
+	dmakit loopback edu1 4095
+
+dmakit frobnicate edu0 >/dev/null 2>&1
+tap_check "an unknown command exits with status 2" [ $? -eq 2 ]
+dmakit factorial edu0 ten >/dev/null 2>&1
+tap_check "a malformed number exits with status 2" [ $? -eq 2 ]
+out=$(dmakit loopback edu0 0 2>&1)
+tap_check "loopback of 0 bytes reports EINVAL" sh -c "echo '$out' | grep -q 'Invalid argument'"
+out=$(dmakit info edu9 2>&1)
+tap_check "a missing device is named in the error" \
+	sh -c "echo '$out' | grep -q '/dev/dmakit-edu9: No such file or directory'"
+tap_done
