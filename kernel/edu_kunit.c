@@ -3,7 +3,7 @@
  * KUnit tests of edu.c's pure helpers. edu.c includes this file at its end
  * when the kernel has KUnit (our debug kernel), so the tests see its static
  * functions; the suites run each time the module loads, and their results
- * are read from /sys/kernel/debug/kunit/dmakit_edu/results by the VM suite.
+ * are read from the kernel log by tests/kunit.sh.
  */
 #include <kunit/test.h>
 
