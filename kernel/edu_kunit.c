@@ -66,4 +66,5 @@ static struct kunit_suite edu_kunit_suite = {
 	.name = "dmakit_edu",
 	.test_cases = edu_kunit_cases,
 };
+
 kunit_test_suite(edu_kunit_suite);
