@@ -52,6 +52,8 @@ static long dmakit_ctl_ioctl(struct file *file, unsigned int cmd,
 	switch (cmd) {
 	case DMAKIT_IOC_INFO:
 		return dmakit_ctl_info(uarg);
+	case DMAKIT_IOC_ALLOC:
+		return dmakit_buffer_alloc(uarg);
 	default:
 		return -ENOTTY;
 	}

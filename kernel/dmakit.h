@@ -5,13 +5,52 @@
 #ifndef _DMAKIT_H
 #define _DMAKIT_H
 
+#include <linux/atomic.h>
 #include <linux/types.h>
+
+struct dmakit_alloc;
+struct file;
+struct page;
+struct vm_area_struct;
+
+/**
+ * struct dmakit_buffer - a buffer: backing store plus its mmap strategy.
+ * @size:     bytes, a multiple of PAGE_SIZE.
+ * @npages:   size >> PAGE_SHIFT.
+ * @kind:     DMAKIT_KIND_*; fixed for the buffer's life.
+ * @flags:    DMAKIT_ALLOC_* it was created with.
+ * @vaddr:    kernel address of the memory (contig: linear map; vmalloc).
+ * @pages:    the pages (pages kind).
+ * @mappings: VMAs mapping the buffer (vm_ops open/close).
+ * @faults:   pages installed by the fault handler.
+ *
+ * Owned by its struct file (anon inode "dmakit-buffer"): freed when the
+ * file's last reference goes, and a mapping holds one through vm_file. Only
+ * the counters change after creation, so no lock is needed.
+ */
+struct dmakit_buffer {
+	size_t size;
+	pgoff_t npages;
+	u32 kind;
+	u32 flags;
+	void *vaddr;
+	struct page **pages;
+	atomic_t mappings;
+	atomic64_t faults;
+};
 
 #define DMAKIT_VERSION "0.1.0"
 
 /* core.c: how many device nodes exist, for DMAKIT_IOC_INFO */
 void dmakit_device_added(void);
 void dmakit_device_removed(void);
+
+/* buffer.c: buffer objects and their fds */
+long dmakit_buffer_alloc(struct dmakit_alloc __user *uarg);
+struct page *dmakit_buffer_page(struct dmakit_buffer *buf, pgoff_t index);
+
+/* mmap.c: mapping a buffer into user space, per kind */
+int dmakit_buffer_mmap(struct file *file, struct vm_area_struct *vma);
 
 /* edu.c: the edu PCI driver */
 int dmakit_edu_init(void);

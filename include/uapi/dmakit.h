@@ -18,7 +18,7 @@
 #include <linux/ioctl.h>
 #include <linux/types.h>
 
-#define DMAKIT_ABI_VERSION	1
+#define DMAKIT_ABI_VERSION	2
 
 #define DMAKIT_IOC_MAGIC	0xDA
 
@@ -43,6 +43,63 @@ struct dmakit_info {
 };
 
 #define DMAKIT_IOC_INFO		_IOR(DMAKIT_IOC_MAGIC, 0x00, struct dmakit_info)
+
+/* ---- buffers ------------------------------------------------------------ */
+
+/* enum dmakit_kind: backing store of a buffer, and how it is mapped */
+#define DMAKIT_KIND_CONTIG	1	/* physically contiguous; remap_pfn_range at mmap */
+#define DMAKIT_KIND_PAGES	2	/* separate pages; installed by a fault handler */
+#define DMAKIT_KIND_VMALLOC	3	/* vmalloc memory; fault handler via vmalloc_to_page */
+
+/* dmakit_alloc.flags */
+#define DMAKIT_ALLOC_RDONLY	0x1	/* read-only fd: no write(), no writable mapping */
+#define DMAKIT_ALLOC_CLOEXEC	0x2	/* the fd is close-on-exec */
+
+/**
+ * struct dmakit_alloc - DMAKIT_IOC_ALLOC: create a buffer, get an fd for it.
+ * @size:     in: bytes (1..max_buffer_mb MiB); out: rounded up to pages.
+ * @kind:     in: DMAKIT_KIND_*.
+ * @flags:    in: DMAKIT_ALLOC_*.
+ * @fd:       out: the buffer's file descriptor. The buffer lives until its
+ *            last fd is closed and its last mapping is gone.
+ * @pad:      0.
+ * @reserved: 0.
+ *
+ * The memory is zeroed. read/write/pread/pwrite/lseek on the fd copy data
+ * in and out; mmap (MAP_SHARED only) maps it the kind's way.
+ */
+struct dmakit_alloc {
+	__u64 size;
+	__u32 kind;
+	__u32 flags;
+	__s32 fd;
+	__u32 pad;
+	__u64 reserved[2];
+};
+
+#define DMAKIT_IOC_ALLOC	_IOWR(DMAKIT_IOC_MAGIC, 0x01, struct dmakit_alloc)
+
+/**
+ * struct dmakit_buf_info - DMAKIT_IOC_BUF_INFO on a buffer fd.
+ * @size:     bytes (a multiple of the page size).
+ * @kind:     DMAKIT_KIND_*.
+ * @flags:    DMAKIT_ALLOC_* it was created with.
+ * @mappings: VMAs that map the buffer now (fork and split VMAs count).
+ * @pad:      0.
+ * @faults:   pages the fault handler installed so far (fault-mapped kinds).
+ * @reserved: 0.
+ */
+struct dmakit_buf_info {
+	__u64 size;
+	__u32 kind;
+	__u32 flags;
+	__u32 mappings;
+	__u32 pad;
+	__u64 faults;
+	__u64 reserved[2];
+};
+
+#define DMAKIT_IOC_BUF_INFO	_IOR(DMAKIT_IOC_MAGIC, 0x10, struct dmakit_buf_info)
 
 /* ---- device nodes: /dev/dmakit-<engine><N> ----------------------------- */
 

@@ -1,0 +1,291 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * dmakit buffers: kernel memory with a file descriptor of its own.
+ *
+ * DMAKIT_IOC_ALLOC on /dev/dmakit creates one and returns an fd
+ * ("anon_inode:dmakit-buffer"). The struct file owns the buffer: the memory
+ * is freed by the file's release, which runs once the last fd is closed and
+ * the last mapping (which holds the file through vm_file) is gone.
+ *
+ * Kinds (how the memory is obtained; mmap.c maps each its own way):
+ *   contig   alloc_pages_exact(): physically contiguous, at most the buddy
+ *            allocator's largest block (4 MiB on x86-64);
+ *   pages    one order-0 page at a time, kept in an array;
+ *   vmalloc  vmalloc_user(): virtually contiguous, zeroed, user-mappable.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/anon_inodes.h>
+#include <linux/fcntl.h>
+#include <linux/file.h>
+#include <linux/fs.h>
+#include <linux/gfp.h>
+#include <linux/highmem.h>
+#include <linux/mm.h>
+#include <linux/module.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+#include <linux/vmalloc.h>
+
+#include <uapi/dmakit.h>
+
+#include "dmakit.h"
+
+static unsigned int max_buffer_mb = 128;
+module_param(max_buffer_mb, uint, 0644);
+MODULE_PARM_DESC(max_buffer_mb, "largest buffer DMAKIT_IOC_ALLOC creates, in MiB (default 128)");
+
+/* zeroed, charged to the caller's memory cgroup, no OOM kill on failure */
+#define DMAKIT_BUFFER_GFP \
+	(GFP_KERNEL | __GFP_ZERO | __GFP_ACCOUNT | __GFP_NOWARN | __GFP_RETRY_MAYFAIL)
+
+/**
+ * dmakit_buffer_page() - the page that holds byte index << PAGE_SHIFT.
+ * @buf:   the buffer.
+ * @index: page index, below buf->npages (callers check).
+ */
+struct page *dmakit_buffer_page(struct dmakit_buffer *buf, pgoff_t index)
+{
+	switch (buf->kind) {
+	case DMAKIT_KIND_CONTIG:
+		return virt_to_page(buf->vaddr + (index << PAGE_SHIFT));
+	case DMAKIT_KIND_VMALLOC:
+		return vmalloc_to_page(buf->vaddr + (index << PAGE_SHIFT));
+	default:
+		return buf->pages[index];
+	}
+}
+
+static int buffer_alloc_memory(struct dmakit_buffer *buf)
+{
+	pgoff_t i;
+
+	switch (buf->kind) {
+	case DMAKIT_KIND_CONTIG:
+		/* beyond the buddy allocator's largest block it can never work */
+		if (get_order(buf->size) >= MAX_ORDER)
+			return -E2BIG;
+		buf->vaddr = alloc_pages_exact(buf->size, DMAKIT_BUFFER_GFP);
+		return buf->vaddr ? 0 : -ENOMEM;
+	case DMAKIT_KIND_VMALLOC:
+		buf->vaddr = vmalloc_user(buf->size);
+		return buf->vaddr ? 0 : -ENOMEM;
+	case DMAKIT_KIND_PAGES:
+		buf->pages = kvcalloc(buf->npages, sizeof(*buf->pages),
+				      GFP_KERNEL | __GFP_ACCOUNT);
+		if (!buf->pages)
+			return -ENOMEM;
+		for (i = 0; i < buf->npages; i++) {
+			buf->pages[i] = alloc_page(DMAKIT_BUFFER_GFP);
+			if (!buf->pages[i])
+				return -ENOMEM;	/* caller frees what there is */
+		}
+		return 0;
+	default:
+		return -EINVAL;
+	}
+}
+
+static void buffer_free(struct dmakit_buffer *buf)
+{
+	pgoff_t i;
+
+	switch (buf->kind) {
+	case DMAKIT_KIND_CONTIG:
+		if (buf->vaddr)
+			free_pages_exact(buf->vaddr, buf->size);
+		break;
+	case DMAKIT_KIND_VMALLOC:
+		vfree(buf->vaddr);
+		break;
+	case DMAKIT_KIND_PAGES:
+		for (i = 0; buf->pages && i < buf->npages && buf->pages[i]; i++)
+			__free_page(buf->pages[i]);
+		kvfree(buf->pages);
+		break;
+	}
+	kfree(buf);
+}
+
+static int buffer_release(struct inode *inode, struct file *file)
+{
+	buffer_free(file->private_data);
+	return 0;
+}
+
+/*
+ * Copy between the buffer and user memory one page at a time, whatever the
+ * kind: kmap_local_page() is today's kmap_atomic().
+ */
+static ssize_t buffer_copy(struct dmakit_buffer *buf, char __user *ubuf,
+			   size_t count, loff_t *ppos, bool to_user)
+{
+	loff_t pos = *ppos;
+	size_t done = 0;
+
+	if (pos < 0)
+		return -EINVAL;
+	if (pos >= buf->size)
+		return 0;
+	count = min_t(size_t, count, buf->size - pos);
+
+	while (done < count) {
+		size_t offset = offset_in_page(pos);
+		size_t chunk = min_t(size_t, count - done, PAGE_SIZE - offset);
+		struct page *page = dmakit_buffer_page(buf, pos >> PAGE_SHIFT);
+		void *kaddr = kmap_local_page(page);
+		unsigned long left;
+
+		if (to_user)
+			left = copy_to_user(ubuf + done, kaddr + offset, chunk);
+		else
+			left = copy_from_user(kaddr + offset, ubuf + done, chunk);
+		kunmap_local(kaddr);
+		done += chunk - left;
+		pos += chunk - left;
+		if (left)
+			break;
+		cond_resched();
+	}
+	if (!done)
+		return -EFAULT;
+	*ppos = pos;
+	return done;
+}
+
+static ssize_t buffer_read(struct file *file, char __user *ubuf, size_t count,
+			   loff_t *ppos)
+{
+	return buffer_copy(file->private_data, ubuf, count, ppos, true);
+}
+
+static ssize_t buffer_write(struct file *file, const char __user *ubuf,
+			    size_t count, loff_t *ppos)
+{
+	struct dmakit_buffer *buf = file->private_data;
+
+	if (count && *ppos >= buf->size)
+		return -ENOSPC;
+	return buffer_copy(buf, (char __user *)ubuf, count, ppos, false);
+}
+
+static loff_t buffer_llseek(struct file *file, loff_t offset, int whence)
+{
+	struct dmakit_buffer *buf = file->private_data;
+
+	return fixed_size_llseek(file, offset, whence, buf->size);
+}
+
+static long buffer_info(struct dmakit_buffer *buf,
+			struct dmakit_buf_info __user *uarg)
+{
+	struct dmakit_buf_info info = {
+		.size = buf->size,
+		.kind = buf->kind,
+		.flags = buf->flags,
+		.mappings = atomic_read(&buf->mappings),
+		.faults = atomic64_read(&buf->faults),
+	};
+
+	return copy_to_user(uarg, &info, sizeof(info)) ? -EFAULT : 0;
+}
+
+static long buffer_ioctl(struct file *file, unsigned int cmd,
+			 unsigned long arg)
+{
+	switch (cmd) {
+	case DMAKIT_IOC_BUF_INFO:
+		return buffer_info(file->private_data, (void __user *)arg);
+	default:
+		return -ENOTTY;
+	}
+}
+
+static const struct file_operations buffer_fops = {
+	.owner = THIS_MODULE,
+	.release = buffer_release,
+	.read = buffer_read,
+	.write = buffer_write,
+	.llseek = buffer_llseek,
+	.mmap = dmakit_buffer_mmap,
+	.unlocked_ioctl = buffer_ioctl,
+	.compat_ioctl = compat_ptr_ioctl,
+};
+
+static int buffer_check(const struct dmakit_alloc *arg)
+{
+	if (arg->flags & ~(DMAKIT_ALLOC_RDONLY | DMAKIT_ALLOC_CLOEXEC))
+		return -EINVAL;
+	if (arg->pad || arg->reserved[0] || arg->reserved[1])
+		return -EINVAL;
+	if (arg->kind < DMAKIT_KIND_CONTIG || arg->kind > DMAKIT_KIND_VMALLOC)
+		return -EINVAL;
+	if (!arg->size)
+		return -EINVAL;
+	if (arg->size > (u64)max_buffer_mb << 20)
+		return -E2BIG;
+	return 0;
+}
+
+/**
+ * dmakit_buffer_alloc() - DMAKIT_IOC_ALLOC: create a buffer and its fd.
+ * @uarg: struct dmakit_alloc from user space.
+ *
+ * Return: 0 with the new fd in uarg->fd; -EINVAL (size 0, kind, flags,
+ * reserved fields), -E2BIG (above max_buffer_mb, or contig above what the
+ * page allocator can ever give as one block), -ENOMEM, -EMFILE, -EFAULT.
+ */
+long dmakit_buffer_alloc(struct dmakit_alloc __user *uarg)
+{
+	struct dmakit_buffer *buf;
+	struct dmakit_alloc arg;
+	struct file *file;
+	int fd, err;
+
+	if (copy_from_user(&arg, uarg, sizeof(arg)))
+		return -EFAULT;
+	err = buffer_check(&arg);
+	if (err)
+		return err;
+
+	buf = kzalloc(sizeof(*buf), GFP_KERNEL | __GFP_ACCOUNT);
+	if (!buf)
+		return -ENOMEM;
+	buf->size = PAGE_ALIGN(arg.size);
+	buf->npages = buf->size >> PAGE_SHIFT;
+	buf->kind = arg.kind;
+	buf->flags = arg.flags;
+	err = buffer_alloc_memory(buf);
+	if (err)
+		goto err_free;
+
+	fd = get_unused_fd_flags(arg.flags & DMAKIT_ALLOC_CLOEXEC ? O_CLOEXEC : 0);
+	if (fd < 0) {
+		err = fd;
+		goto err_free;
+	}
+	file = anon_inode_getfile("dmakit-buffer", &buffer_fops, buf,
+				  arg.flags & DMAKIT_ALLOC_RDONLY ? O_RDONLY : O_RDWR);
+	if (IS_ERR(file)) {
+		err = PTR_ERR(file);
+		goto err_put_fd;
+	}
+	/* a buffer is a fixed-size random-access object */
+	file->f_mode |= FMODE_LSEEK | FMODE_PREAD | FMODE_PWRITE;
+
+	arg.size = buf->size;
+	arg.fd = fd;
+	if (copy_to_user(uarg, &arg, sizeof(arg))) {
+		fput(file);	/* frees the buffer through release */
+		put_unused_fd(fd);
+		return -EFAULT;
+	}
+	fd_install(fd, file);
+	return 0;
+
+err_put_fd:
+	put_unused_fd(fd);
+err_free:
+	buffer_free(buf);
+	return err;
+}

@@ -1,0 +1,110 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * dmakit mmap: a buffer mapped into user space, each kind its own way.
+ *
+ *   contig   remap_pfn_range() of the whole range at mmap time (LDD3's
+ *            simple_remap_mmap); the VMA is VM_PFNMAP | VM_IO and cannot
+ *            grow (VM_DONTEXPAND).
+ *   pages,   a .fault handler installs the faulting page (LDD3's nopage,
+ *   vmalloc  which 2.6.23 turned into fault); vmalloc pages are found with
+ *            vmalloc_to_page(). Such a VMA may grow with mremap, and a
+ *            touch beyond the buffer is SIGBUS, never foreign memory.
+ *            (remap_vmalloc_range() would map vmalloc memory at once but
+ *            forbids growth; one fault path serves both kinds.)
+ *
+ * Every kind: MAP_SHARED only (a private copy of device memory makes no
+ * sense), offset and length inside the buffer, and the core's rule for a
+ * read-only fd (no VM_MAYWRITE, so mprotect cannot add PROT_WRITE).
+ */
+#include <linux/fs.h>
+#include <linux/mm.h>
+
+#include <uapi/dmakit.h>
+
+#include "dmakit.h"
+
+static void buffer_vm_open(struct vm_area_struct *vma)
+{
+	struct dmakit_buffer *buf = vma->vm_file->private_data;
+
+	atomic_inc(&buf->mappings);
+}
+
+static void buffer_vm_close(struct vm_area_struct *vma)
+{
+	struct dmakit_buffer *buf = vma->vm_file->private_data;
+
+	atomic_dec(&buf->mappings);
+}
+
+static vm_fault_t buffer_vm_fault(struct vm_fault *vmf)
+{
+	struct dmakit_buffer *buf = vmf->vma->vm_file->private_data;
+	struct page *page;
+
+	/* vm_pgoff was checked at mmap time, but mremap can grow the VMA */
+	if (vmf->pgoff >= buf->npages)
+		return VM_FAULT_SIGBUS;
+
+	page = dmakit_buffer_page(buf, vmf->pgoff);
+	get_page(page);		/* the core drops it when it unmaps the page */
+	vmf->page = page;
+	atomic64_inc(&buf->faults);
+	return 0;
+}
+
+static const struct vm_operations_struct buffer_fault_vm_ops = {
+	.open = buffer_vm_open,
+	.close = buffer_vm_close,
+	.fault = buffer_vm_fault,
+};
+
+static const struct vm_operations_struct buffer_pfn_vm_ops = {
+	.open = buffer_vm_open,
+	.close = buffer_vm_close,
+};
+
+static int buffer_mmap_contig(struct dmakit_buffer *buf,
+			      struct vm_area_struct *vma)
+{
+	unsigned long pfn = page_to_pfn(virt_to_page(buf->vaddr)) +
+			    vma->vm_pgoff;
+
+	vma->vm_ops = &buffer_pfn_vm_ops;
+	/* sets VM_IO | VM_PFNMAP | VM_DONTEXPAND | VM_DONTDUMP */
+	return remap_pfn_range(vma, vma->vm_start, pfn,
+			       vma->vm_end - vma->vm_start, vma->vm_page_prot);
+}
+
+/**
+ * dmakit_buffer_mmap() - the buffer fd's mmap.
+ * @file: the buffer's file.
+ * @vma:  the new mapping.
+ *
+ * Return: 0; -EINVAL for a private mapping or a range outside the buffer;
+ * -EAGAIN/-ENOMEM from remap_pfn_range().
+ */
+int dmakit_buffer_mmap(struct file *file, struct vm_area_struct *vma)
+{
+	struct dmakit_buffer *buf = file->private_data;
+	unsigned long pages = vma_pages(vma);
+	int err;
+
+	if (!(vma->vm_flags & VM_MAYSHARE))
+		return -EINVAL;
+	/* overflow-safe: vm_pgoff + pages <= npages */
+	if (vma->vm_pgoff >= buf->npages || pages > buf->npages - vma->vm_pgoff)
+		return -EINVAL;
+
+	if (buf->kind == DMAKIT_KIND_CONTIG) {
+		err = buffer_mmap_contig(buf, vma);
+		if (err)
+			return err;
+	} else {
+		vma->vm_ops = &buffer_fault_vm_ops;
+		vma->vm_flags |= VM_DONTDUMP;	/* vm_flags_set() from 6.3 on */
+	}
+	/* the core calls .open for copies and splits, not for the first VMA */
+	buffer_vm_open(vma);
+	return 0;
+}

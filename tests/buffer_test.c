@@ -1,0 +1,591 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Buffers and their mappings: every kind, every size, bad input, lifetime.
+ * Data is checked byte for byte against a position-dependent pattern that is
+ * computed on the fly (no second 64 MiB copy on a 256 MiB guest).
+ */
+#include <setjmp.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+
+#include "dmakit_test.h"
+
+#define PAGE		4096UL
+#define MiB		(1UL << 20)
+
+static int ctl_fd(void)
+{
+	static int fd = -1;
+
+	if (fd < 0)
+		fd = open("/dev/dmakit", O_RDWR);
+	return fd;
+}
+
+/* create a buffer; returns its fd, or -errno */
+static int buf_alloc(uint64_t size, uint32_t kind, uint32_t flags,
+		     uint64_t *rounded)
+{
+	struct dmakit_alloc a = { .size = size, .kind = kind, .flags = flags };
+
+	if (ioctl(ctl_fd(), DMAKIT_IOC_ALLOC, &a))
+		return -errno;
+	if (rounded)
+		*rounded = a.size;
+	return a.fd;
+}
+
+static struct dmakit_buf_info buf_info(int fd)
+{
+	struct dmakit_buf_info info;
+
+	memset(&info, 0xff, sizeof(info));
+	if (ioctl(fd, DMAKIT_IOC_BUF_INFO, &info))
+		memset(&info, 0xff, sizeof(info));
+	return info;
+}
+
+/* the byte pattern at position pos for a given seed */
+static inline unsigned char pat(uint64_t pos, unsigned int seed)
+{
+	uint64_t x = (pos + 1) * 0x9e3779b97f4a7c15ull ^ seed;
+
+	return x >> 56 ^ x >> 24 ^ pos;
+}
+
+static void fill(unsigned char *p, size_t len, unsigned int seed)
+{
+	for (size_t i = 0; i < len; i++)
+		p[i] = pat(i, seed);
+}
+
+/* first position where p differs from the pattern, or -1 */
+static long check(const unsigned char *p, size_t len, unsigned int seed)
+{
+	for (size_t i = 0; i < len; i++)
+		if (p[i] != pat(i, seed))
+			return i;
+	return -1;
+}
+
+/* read the whole buffer with read() and compare with the pattern */
+static long check_by_read(int fd, size_t len, unsigned int seed)
+{
+	static unsigned char chunk[256 * 1024];
+	size_t pos = 0;
+
+	if (lseek(fd, 0, SEEK_SET))
+		return -2;
+	while (pos < len) {
+		size_t want = len - pos < sizeof(chunk) ? len - pos : sizeof(chunk);
+		ssize_t n = read(fd, chunk, want);
+
+		if (n <= 0)
+			return -3;
+		for (ssize_t i = 0; i < n; i++)
+			if (chunk[i] != pat(pos + i, seed))
+				return pos + i;
+		pos += n;
+	}
+	return -1;
+}
+
+static sigjmp_buf fault_jmp;
+static volatile int fault_signal;
+
+static void on_fault(int sig)
+{
+	fault_signal = sig;
+	siglongjmp(fault_jmp, 1);
+}
+
+/* touch one byte; returns the signal it raised, or 0 */
+static int touch(volatile unsigned char *p)
+{
+	struct sigaction sa = { .sa_handler = on_fault }, old_bus, old_segv;
+
+	sigaction(SIGBUS, &sa, &old_bus);
+	sigaction(SIGSEGV, &sa, &old_segv);
+	fault_signal = 0;
+	if (!sigsetjmp(fault_jmp, 1))
+		*p = *p + 1;
+	sigaction(SIGBUS, &old_bus, NULL);
+	sigaction(SIGSEGV, &old_segv, NULL);
+	return fault_signal;
+}
+
+static const char *kind_name(uint32_t kind)
+{
+	return kind == DMAKIT_KIND_CONTIG ? "contig" :
+	       kind == DMAKIT_KIND_PAGES ? "pages" : "vmalloc";
+}
+
+/* ---- every kind x every size -------------------------------------------- */
+
+FIXTURE(buf) {
+	int fd;
+	uint64_t size;
+	unsigned char *map;
+};
+
+FIXTURE_VARIANT(buf) {
+	uint32_t kind;
+	uint64_t size;
+};
+
+#define BUF_VARIANT(k, name, sz) \
+	FIXTURE_VARIANT_ADD(buf, k##_##name) { .kind = DMAKIT_KIND_##k, .size = (sz) }
+#define BUF_SIZES(k) \
+	BUF_VARIANT(k, 1page, PAGE); \
+	BUF_VARIANT(k, 3pages, 3 * PAGE); \
+	BUF_VARIANT(k, 1MiB_plus_1page, MiB + PAGE); \
+	BUF_VARIANT(k, 64MiB, 64 * MiB)
+
+#define DMAKIT_KIND_contig DMAKIT_KIND_CONTIG
+#define DMAKIT_KIND_pages DMAKIT_KIND_PAGES
+#define DMAKIT_KIND_vmalloc DMAKIT_KIND_VMALLOC
+BUF_SIZES(contig);
+BUF_SIZES(pages);
+BUF_SIZES(vmalloc);
+
+/* contig beyond the buddy allocator's largest block (4 MiB): no CMA yet */
+static int too_big_for_kind(const FIXTURE_VARIANT(buf) *v)
+{
+	return v->kind == DMAKIT_KIND_CONTIG && v->size > 4 * MiB;
+}
+
+FIXTURE_SETUP(buf)
+{
+	self->map = MAP_FAILED;
+	self->fd = buf_alloc(variant->size, variant->kind, 0, &self->size);
+	if (too_big_for_kind(variant)) {
+		ASSERT_EQ(-E2BIG, self->fd) TH_LOG("%s of %llu bytes",
+			kind_name(variant->kind), (unsigned long long)variant->size);
+		return;
+	}
+	ASSERT_LE(0, self->fd) TH_LOG("alloc: %s", strerror(-self->fd));
+	ASSERT_EQ(variant->size, self->size);
+	self->map = mmap(NULL, self->size, PROT_READ | PROT_WRITE, MAP_SHARED,
+			 self->fd, 0);
+	ASSERT_NE(MAP_FAILED, self->map) TH_LOG("mmap: %s", strerror(errno));
+}
+
+FIXTURE_TEARDOWN(buf)
+{
+	if (self->map != MAP_FAILED)
+		munmap(self->map, self->size);
+	if (self->fd >= 0)
+		close(self->fd);
+}
+
+TEST_F_TIMEOUT(buf, starts_zeroed_and_mapping_writes_are_what_read_returns, 300)
+{
+	if (too_big_for_kind(variant))
+		SKIP(return, "contig above 4 MiB needs CMA (refused with E2BIG, checked)");
+	for (size_t i = 0; i < self->size; i++) {
+		ASSERT_EQ(0, self->map[i]) TH_LOG("byte %zu", i);
+	}
+	fill(self->map, self->size, 1);
+	EXPECT_EQ(-1, check_by_read(self->fd, self->size, 1));
+}
+
+TEST_F_TIMEOUT(buf, writes_through_the_fd_appear_in_the_mapping, 300)
+{
+	unsigned char page[PAGE];
+	size_t last = self->size - PAGE;
+
+	if (too_big_for_kind(variant))
+		SKIP(return, "contig above 4 MiB needs CMA");
+	fill(page, PAGE, 2);
+	ASSERT_EQ(PAGE, pwrite(self->fd, page, PAGE, 0));
+	ASSERT_EQ(PAGE, pwrite(self->fd, page, PAGE, last));
+	/* an unaligned write across a page boundary */
+	if (self->size > PAGE) {
+		ASSERT_EQ(100, pwrite(self->fd, page, 100, PAGE - 50));
+	}
+	EXPECT_EQ(-1, check(self->map + last, PAGE, 2));
+	if (self->size > PAGE) {
+		EXPECT_EQ(-1, check(self->map + PAGE - 50, 100, 2));
+	} else {
+		EXPECT_EQ(-1, check(self->map, PAGE, 2));
+	}
+}
+
+TEST_F_TIMEOUT(buf, a_child_and_a_second_mapping_see_the_same_bytes, 300)
+{
+	unsigned char *second;
+	int status;
+	pid_t pid;
+
+	if (too_big_for_kind(variant))
+		SKIP(return, "contig above 4 MiB needs CMA");
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		fill(self->map, self->size, 3);	/* through the inherited mapping */
+		_exit(0);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_EQ(0, status);
+	EXPECT_EQ(-1, check(self->map, self->size, 3));
+	second = mmap(NULL, self->size, PROT_READ, MAP_SHARED, self->fd, 0);
+	ASSERT_NE(MAP_FAILED, second);
+	EXPECT_EQ(-1, check(second, self->size, 3));
+	EXPECT_EQ(-1, check_by_read(self->fd, self->size, 3));
+	munmap(second, self->size);
+}
+
+TEST_F_TIMEOUT(buf, mappings_are_counted_through_fork_and_unmap, 300)
+{
+	struct dmakit_buf_info info;
+	int status;
+	pid_t pid;
+
+	if (too_big_for_kind(variant))
+		SKIP(return, "contig above 4 MiB needs CMA");
+	info = buf_info(self->fd);
+	EXPECT_EQ(1, info.mappings);
+	EXPECT_EQ(variant->kind, info.kind);
+	EXPECT_EQ(self->size, info.size);
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid)
+		_exit(buf_info(self->fd).mappings == 2 ? 0 : 1);
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_EQ(0, status) TH_LOG("the child did not see 2 mappings");
+	EXPECT_EQ(1, buf_info(self->fd).mappings);
+	munmap(self->map, self->size);
+	self->map = MAP_FAILED;
+	EXPECT_EQ(0, buf_info(self->fd).mappings);
+}
+
+/* ---- allocation ---------------------------------------------------------- */
+
+TEST(alloc_rejects_bad_arguments)
+{
+	struct dmakit_alloc a;
+
+	EXPECT_EQ(-EINVAL, buf_alloc(0, DMAKIT_KIND_PAGES, 0, NULL));
+	EXPECT_EQ(-EINVAL, buf_alloc(PAGE, 0, 0, NULL));
+	EXPECT_EQ(-EINVAL, buf_alloc(PAGE, 4, 0, NULL));
+	EXPECT_EQ(-EINVAL, buf_alloc(PAGE, DMAKIT_KIND_PAGES, 0x4, NULL));
+	EXPECT_EQ(-EINVAL, buf_alloc(PAGE, DMAKIT_KIND_PAGES, 0x80000000, NULL));
+	EXPECT_EQ(-E2BIG, buf_alloc(1ull << 40, DMAKIT_KIND_PAGES, 0, NULL));
+	EXPECT_EQ(-E2BIG, buf_alloc(~0ull, DMAKIT_KIND_VMALLOC, 0, NULL));
+	EXPECT_EQ(-E2BIG, buf_alloc(4 * MiB + PAGE, DMAKIT_KIND_CONTIG, 0, NULL));
+
+	memset(&a, 0, sizeof(a));
+	a.size = PAGE;
+	a.kind = DMAKIT_KIND_PAGES;
+	a.reserved[1] = 1;
+	EXPECT_EQ(-1, ioctl(ctl_fd(), DMAKIT_IOC_ALLOC, &a));
+	EXPECT_EQ(EINVAL, errno);
+	a.reserved[1] = 0;
+	a.pad = 1;
+	EXPECT_EQ(-1, ioctl(ctl_fd(), DMAKIT_IOC_ALLOC, &a));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(-1, ioctl(ctl_fd(), DMAKIT_IOC_ALLOC, (void *)16));
+	EXPECT_EQ(EFAULT, errno);
+}
+
+TEST(contig_up_to_4MiB_is_physically_one_block)
+{
+	uint64_t size;
+	int fd = buf_alloc(4 * MiB, DMAKIT_KIND_CONTIG, 0, &size);
+
+	ASSERT_LE(0, fd) TH_LOG("%s", strerror(-fd));
+	EXPECT_EQ(4 * MiB, size);
+	close(fd);
+}
+
+TEST(size_is_rounded_up_to_pages_and_the_fd_has_that_size)
+{
+	unsigned char c = 7;
+	uint64_t size;
+	int fd = buf_alloc(1, DMAKIT_KIND_VMALLOC, 0, &size);
+
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(PAGE, size);
+	EXPECT_EQ((off_t)PAGE, lseek(fd, 0, SEEK_END));
+	EXPECT_EQ(0, read(fd, &c, 1));		/* end of file */
+	EXPECT_EQ(-1, write(fd, &c, 1));	/* no room past the end */
+	EXPECT_EQ(ENOSPC, errno);
+	EXPECT_EQ(1, pwrite(fd, &c, 1, PAGE - 1));
+	EXPECT_EQ(-1, lseek(fd, -1, SEEK_SET));
+	EXPECT_EQ(EINVAL, errno);
+	close(fd);
+}
+
+TEST(cloexec_flag_sets_fd_cloexec)
+{
+	int fd = buf_alloc(PAGE, DMAKIT_KIND_PAGES, DMAKIT_ALLOC_CLOEXEC, NULL);
+	int plain = buf_alloc(PAGE, DMAKIT_KIND_PAGES, 0, NULL);
+
+	ASSERT_LE(0, fd);
+	ASSERT_LE(0, plain);
+	EXPECT_EQ(FD_CLOEXEC, fcntl(fd, F_GETFD) & FD_CLOEXEC);
+	EXPECT_EQ(0, fcntl(plain, F_GETFD) & FD_CLOEXEC);
+	close(fd);
+	close(plain);
+}
+
+TEST(wrong_fd_types_answer_enotty)
+{
+	struct dmakit_alloc a = { .size = PAGE, .kind = DMAKIT_KIND_PAGES };
+	struct dmakit_buf_info info;
+	struct dmakit_edu_liveness live = { 0 };
+	int fd = buf_alloc(PAGE, DMAKIT_KIND_PAGES, 0, NULL);
+
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(-1, ioctl(ctl_fd(), DMAKIT_IOC_BUF_INFO, &info));
+	EXPECT_EQ(ENOTTY, errno);
+	EXPECT_EQ(-1, ioctl(fd, DMAKIT_IOC_ALLOC, &a));
+	EXPECT_EQ(ENOTTY, errno);
+	EXPECT_EQ(-1, ioctl(fd, DMAKIT_IOC_EDU_LIVENESS, &live));
+	EXPECT_EQ(ENOTTY, errno);
+	close(fd);
+}
+
+/* ---- mmap rules ---------------------------------------------------------- */
+
+FIXTURE(rules) {
+	int fd;
+};
+
+FIXTURE_VARIANT(rules) {
+	uint32_t kind;
+};
+
+FIXTURE_VARIANT_ADD(rules, contig) { .kind = DMAKIT_KIND_CONTIG };
+FIXTURE_VARIANT_ADD(rules, pages) { .kind = DMAKIT_KIND_PAGES };
+FIXTURE_VARIANT_ADD(rules, vmalloc) { .kind = DMAKIT_KIND_VMALLOC };
+
+FIXTURE_SETUP(rules)
+{
+	self->fd = buf_alloc(4 * PAGE, variant->kind, 0, NULL);
+	ASSERT_LE(0, self->fd);
+}
+
+FIXTURE_TEARDOWN(rules)
+{
+	close(self->fd);
+}
+
+TEST_F(rules, private_mappings_are_refused)
+{
+	EXPECT_EQ(MAP_FAILED, mmap(NULL, PAGE, PROT_READ, MAP_PRIVATE, self->fd, 0));
+	EXPECT_EQ(EINVAL, errno);
+}
+
+TEST_F(rules, ranges_outside_the_buffer_are_refused)
+{
+	EXPECT_EQ(MAP_FAILED, mmap(NULL, 5 * PAGE, PROT_READ, MAP_SHARED, self->fd, 0));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(MAP_FAILED, mmap(NULL, PAGE, PROT_READ, MAP_SHARED, self->fd, 4 * PAGE));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(MAP_FAILED, mmap(NULL, 2 * PAGE, PROT_READ, MAP_SHARED, self->fd, 3 * PAGE));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(MAP_FAILED, mmap(NULL, PAGE, PROT_READ, MAP_SHARED, self->fd,
+				   (off_t)1 << 40));
+	EXPECT_EQ(EINVAL, errno);
+}
+
+TEST_F(rules, an_offset_maps_the_right_pages)
+{
+	unsigned char page[PAGE], *map;
+
+	fill(page, PAGE, 9);
+	ASSERT_EQ(PAGE, pwrite(self->fd, page, PAGE, 2 * PAGE));
+	map = mmap(NULL, 2 * PAGE, PROT_READ, MAP_SHARED, self->fd, 2 * PAGE);
+	ASSERT_NE(MAP_FAILED, map);
+	EXPECT_EQ(-1, check(map, PAGE, 9));
+	EXPECT_EQ(0, map[PAGE]);
+	munmap(map, 2 * PAGE);
+}
+
+TEST_F(rules, read_only_buffers_cannot_be_mapped_writable)
+{
+	int ro = buf_alloc(PAGE, variant->kind, DMAKIT_ALLOC_RDONLY, NULL);
+	unsigned char *map, c = 0;
+
+	ASSERT_LE(0, ro);
+	EXPECT_EQ(MAP_FAILED, mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, ro, 0));
+	EXPECT_EQ(EACCES, errno);
+	map = mmap(NULL, PAGE, PROT_READ, MAP_SHARED, ro, 0);
+	ASSERT_NE(MAP_FAILED, map);
+	EXPECT_EQ(0, map[0]);
+	EXPECT_EQ(-1, mprotect(map, PAGE, PROT_READ | PROT_WRITE));
+	EXPECT_EQ(EACCES, errno);
+	EXPECT_EQ(-1, write(ro, &c, 1));
+	EXPECT_EQ(EBADF, errno);
+	EXPECT_EQ(1, pread(ro, &c, 1, 0));
+	munmap(map, PAGE);
+	close(ro);
+}
+
+TEST_F(rules, growing_with_mremap_then_touching_beyond_is_sigbus)
+{
+	unsigned char *map, *grown;
+
+	map = mmap(NULL, 4 * PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, self->fd, 0);
+	ASSERT_NE(MAP_FAILED, map);
+	grown = mremap(map, 4 * PAGE, 8 * PAGE, MREMAP_MAYMOVE);
+	if (variant->kind == DMAKIT_KIND_CONTIG) {
+		/* a pfnmap of the whole buffer cannot grow (VM_DONTEXPAND) */
+		EXPECT_EQ(MAP_FAILED, grown);
+		EXPECT_EQ(EFAULT, errno);
+		munmap(map, 4 * PAGE);
+		return;
+	}
+	ASSERT_NE(MAP_FAILED, grown);
+	EXPECT_EQ(0, touch(grown + 3 * PAGE));		/* inside: fine */
+	EXPECT_EQ(SIGBUS, touch(grown + 4 * PAGE));	/* beyond: SIGBUS */
+	EXPECT_EQ(SIGBUS, touch(grown + 8 * PAGE - 1));
+	munmap(grown, 8 * PAGE);
+}
+
+TEST_F(rules, closing_the_fd_keeps_a_mapping_alive)
+{
+	unsigned char *map;
+	int fd = buf_alloc(2 * PAGE, variant->kind, 0, NULL);
+
+	ASSERT_LE(0, fd);
+	map = mmap(NULL, 2 * PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	ASSERT_NE(MAP_FAILED, map);
+	close(fd);
+	fill(map, 2 * PAGE, 11);
+	EXPECT_EQ(-1, check(map, 2 * PAGE, 11));
+	munmap(map, 2 * PAGE);
+}
+
+TEST_F(rules, unmapping_part_leaves_the_rest_working)
+{
+	unsigned char *map, c;
+
+	map = mmap(NULL, 4 * PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, self->fd, 0);
+	ASSERT_NE(MAP_FAILED, map);
+	fill(map, 4 * PAGE, 12);
+	/* unmapping the middle splits the VMA in two: two mappings */
+	ASSERT_EQ(0, munmap(map + PAGE, 2 * PAGE));
+	EXPECT_EQ(2, buf_info(self->fd).mappings);
+	EXPECT_EQ(-1, check(map, PAGE, 12));
+	EXPECT_EQ(pat(3 * PAGE, 12), map[3 * PAGE]);
+	map[3 * PAGE] ^= 0xff;
+	EXPECT_EQ(-1, check_by_read(self->fd, 3 * PAGE, 12));
+	ASSERT_EQ(1, pread(self->fd, &c, 1, 3 * PAGE));
+	EXPECT_EQ((unsigned char)(pat(3 * PAGE, 12) ^ 0xff), c);
+	munmap(map, PAGE);
+	munmap(map + 3 * PAGE, PAGE);
+	EXPECT_EQ(0, buf_info(self->fd).mappings);
+}
+
+TEST_F(rules, the_mapping_is_named_in_proc_maps)
+{
+	unsigned char *map;
+	char line[512], want[32];
+	int found = 0;
+	FILE *f;
+
+	map = mmap(NULL, PAGE, PROT_READ, MAP_SHARED, self->fd, 0);
+	ASSERT_NE(MAP_FAILED, map);
+	snprintf(want, sizeof(want), "%lx-", (unsigned long)map);
+	f = fopen("/proc/self/maps", "r");
+	ASSERT_NE(NULL, f);
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, want, strlen(want)))
+			found = !!strstr(line, "dmakit-buffer");
+	fclose(f);
+	EXPECT_TRUE(found);
+	munmap(map, PAGE);
+}
+
+TEST_F(rules, a_grandchild_keeps_the_mapping_after_its_parent_exits)
+{
+	int pipefd[2], status;
+	unsigned char *map;
+	char answer = 0;
+	pid_t pid;
+
+	map = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, self->fd, 0);
+	ASSERT_NE(MAP_FAILED, map);
+	ASSERT_EQ(0, pipe(pipefd));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		pid_t middle = getpid();
+
+		if (fork() == 0) {
+			/* wait until the middle process is gone: reparented */
+			while (getppid() == middle)
+				usleep(1000);
+			fill(map, PAGE, 13);
+			answer = check(map, PAGE, 13) == -1 ? 'y' : 'n';
+			if (write(pipefd[1], &answer, 1) != 1)
+				_exit(1);
+			_exit(0);
+		}
+		_exit(0);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	close(pipefd[1]);
+	ASSERT_EQ(1, read(pipefd[0], &answer, 1));
+	EXPECT_EQ('y', answer);
+	EXPECT_EQ(-1, check(map, PAGE, 13));
+	close(pipefd[0]);
+	munmap(map, PAGE);
+}
+
+TEST_F(rules, a_hundred_processes_map_one_buffer)
+{
+	const int n = 100;
+	unsigned char *map;
+	int ok = 0;
+
+	for (int i = 0; i < n; i++) {
+		pid_t pid = fork();
+
+		ASSERT_LE(0, pid);
+		if (!pid) {
+			unsigned char *m = mmap(NULL, 4 * PAGE, PROT_READ | PROT_WRITE,
+						MAP_SHARED, self->fd, 0);
+
+			if (m == MAP_FAILED)
+				_exit(1);
+			m[i * 8] = i + 1;	/* each its own byte */
+			usleep(20 * 1000);	/* overlap with the others */
+			_exit(m[i * 8] == i + 1 ? 0 : 2);
+		}
+	}
+	for (int i = 0; i < n; i++) {
+		int status;
+
+		if (wait(&status) > 0 && WIFEXITED(status) && !WEXITSTATUS(status))
+			ok++;
+	}
+	EXPECT_EQ(n, ok);
+	map = mmap(NULL, 4 * PAGE, PROT_READ, MAP_SHARED, self->fd, 0);
+	ASSERT_NE(MAP_FAILED, map);
+	for (int i = 0; i < n; i++) {
+		ASSERT_EQ(i + 1, map[i * 8]) TH_LOG("process %d", i);
+	}
+	munmap(map, 4 * PAGE);
+}
+
+TEST(unload_is_refused_while_a_mapping_exists)
+{
+	unsigned char *map;
+	int fd = buf_alloc(PAGE, DMAKIT_KIND_PAGES, 0, NULL);
+
+	ASSERT_LE(0, fd);
+	map = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	ASSERT_NE(MAP_FAILED, map);
+	close(fd);
+	close(ctl_fd());	/* only the mapping holds the module now */
+	EXPECT_NE(0, system("rmmod dmakit 2>/dev/null"));
+	EXPECT_EQ(0, access("/dev/dmakit", F_OK));
+	map[0] = 1;
+	munmap(map, PAGE);
+}
+
+TEST_HARNESS_MAIN
