@@ -9,6 +9,7 @@
 #include <linux/types.h>
 
 struct dmakit_alloc;
+struct dmakit_translate;
 struct file;
 struct page;
 struct vm_area_struct;
@@ -48,6 +49,10 @@ void dmakit_device_removed(void);
 /* buffer.c: buffer objects and their fds */
 long dmakit_buffer_alloc(struct dmakit_alloc __user *uarg);
 struct page *dmakit_buffer_page(struct dmakit_buffer *buf, pgoff_t index);
+
+/* introspect.c: every address of a buffer's pages */
+long dmakit_buffer_translate(struct file *file,
+			     struct dmakit_translate __user *uarg);
 
 /* mmap.c: mapping a buffer into user space, per kind */
 int dmakit_buffer_mmap(struct file *file, struct vm_area_struct *vma);

@@ -101,6 +101,80 @@ struct dmakit_buf_info {
 
 #define DMAKIT_IOC_BUF_INFO	_IOR(DMAKIT_IOC_MAGIC, 0x10, struct dmakit_buf_info)
 
+/* dmakit_page_desc.kva_kind: where the kernel reaches the page */
+#define DMAKIT_KVA_LINEAR	1	/* the linear map: kva = phys + PAGE_OFFSET */
+#define DMAKIT_KVA_VMALLOC	2	/* a vmalloc address, page tables of its own */
+
+/* dmakit_page_desc.zone */
+#define DMAKIT_ZONE_DMA		1	/* below 16 MiB (ISA DMA reaches it) */
+#define DMAKIT_ZONE_DMA32	2	/* below 4 GiB */
+#define DMAKIT_ZONE_NORMAL	3
+#define DMAKIT_ZONE_MOVABLE	4
+
+/* dmakit_page_desc.flags */
+#define DMAKIT_PAGE_MAPPED	0x1	/* the user page table maps uva to this page now */
+#define DMAKIT_PAGE_CONTIG_NEXT	0x2	/* the next described page is physically next */
+#define DMAKIT_PAGE_BEYOND	0x4	/* uva lies beyond the buffer (grown VMA): no page */
+
+/**
+ * struct dmakit_page_desc - one page of a buffer, all its addresses.
+ * @uva:        user virtual address (0 when described by buffer offset).
+ * @mapped_pfn: PFN the user page table holds for @uva, 0 if not present.
+ * @pfn:        page frame number of the buffer's page.
+ * @phys:       its physical address.
+ * @kva:        kernel virtual address the module uses for it.
+ * @offset:     byte offset of the page in the buffer.
+ * @kva_kind:   DMAKIT_KVA_*.
+ * @zone:       DMAKIT_ZONE_*.
+ * @refcount:   page_count() of the page.
+ * @mapcount:   page_mapcount(): user PTEs that map it (pfnmaps do not count).
+ * @flags:      DMAKIT_PAGE_*.
+ * @pad:        0.
+ *
+ * @mapped_pfn, @pfn, @phys, @kva and DMAKIT_PAGE_CONTIG_NEXT are reported
+ * to CAP_SYS_ADMIN only (like /proc/PID/pagemap's PFNs and kptr_restrict);
+ * others read them as 0.
+ */
+struct dmakit_page_desc {
+	__u64 uva;
+	__u64 mapped_pfn;
+	__u64 pfn;
+	__u64 phys;
+	__u64 kva;
+	__u64 offset;
+	__u32 kva_kind;
+	__u32 zone;
+	__u32 refcount;
+	__s32 mapcount;
+	__u32 flags;
+	__u32 pad;
+};
+
+/* largest dmakit_translate.count */
+#define DMAKIT_TRANSLATE_MAX	1024
+
+/**
+ * struct dmakit_translate - DMAKIT_IOC_TRANSLATE on a buffer fd.
+ * @uaddr:    in: page-aligned user address inside a mapping of this buffer,
+ *            or 0 to describe the buffer by @offset.
+ * @offset:   in: page-aligned byte offset into the buffer (with @uaddr 0).
+ * @count:    in: pages to describe, 1..DMAKIT_TRANSLATE_MAX; out: pages
+ *            described (fewer at the end of the buffer or of the mapping).
+ * @flags:    in: 0.
+ * @descs:    in: user pointer to @count struct dmakit_page_desc.
+ * @reserved: 0.
+ */
+struct dmakit_translate {
+	__u64 uaddr;
+	__u64 offset;
+	__u32 count;
+	__u32 flags;
+	__u64 descs;
+	__u64 reserved[2];
+};
+
+#define DMAKIT_IOC_TRANSLATE	_IOWR(DMAKIT_IOC_MAGIC, 0x11, struct dmakit_translate)
+
 /* ---- device nodes: /dev/dmakit-<engine><N> ----------------------------- */
 
 /* enum dmakit_engine: the backend that drives a device node */
