@@ -8,14 +8,17 @@
  * the last mapping (which holds the file through vm_file) is gone.
  *
  * Kinds (how the memory is obtained; mmap.c maps each its own way):
- *   contig   alloc_pages_exact(): physically contiguous, at most the buddy
- *            allocator's largest block (4 MiB on x86-64);
+ *   contig   alloc_pages_exact(): physically contiguous, up to the buddy
+ *            allocator's largest block (4 MiB on x86-64); larger ones from
+ *            CMA where the kernel has it (dma_alloc_pages() on our own
+ *            device: modules reach CMA only through the DMA API);
  *   pages    one order-0 page at a time, kept in an array;
  *   vmalloc  vmalloc_user(): virtually contiguous, zeroed, user-mappable.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/anon_inodes.h>
+#include <linux/dma-mapping.h>
 #include <linux/fcntl.h>
 #include <linux/file.h>
 #include <linux/fs.h>
@@ -56,15 +59,41 @@ struct page *dmakit_buffer_page(struct dmakit_buffer *buf, pgoff_t index)
 	}
 }
 
+/*
+ * Beyond the buddy allocator's largest block only CMA can give one piece.
+ * The memory is zeroed by the DMA layer; the device never does DMA, and on
+ * x86 the CPU's view needs no sync.
+ */
+static int buffer_alloc_cma(struct dmakit_buffer *buf)
+{
+	struct device *dev = dmakit_alloc_device();
+	struct page *page;
+
+	if (!IS_ENABLED(CONFIG_DMA_CMA))
+		return -E2BIG;	/* this kernel can never give that much */
+	page = dma_alloc_pages(dev, buf->size, &buf->cma_dma, DMA_BIDIRECTIONAL,
+			       GFP_KERNEL | __GFP_NOWARN);
+	if (!page)
+		return -ENOMEM;
+	/* the DMA API's rule, which DMA-API debug enforces: check every handle */
+	if (dma_mapping_error(dev, buf->cma_dma)) {
+		dma_free_pages(dev, buf->size, page, buf->cma_dma,
+			       DMA_BIDIRECTIONAL);
+		return -ENOMEM;
+	}
+	buf->vaddr = page_address(page);
+	buf->from_cma = true;
+	return 0;
+}
+
 static int buffer_alloc_memory(struct dmakit_buffer *buf)
 {
 	pgoff_t i;
 
 	switch (buf->kind) {
 	case DMAKIT_KIND_CONTIG:
-		/* beyond the buddy allocator's largest block it can never work */
 		if (get_order(buf->size) >= MAX_ORDER)
-			return -E2BIG;
+			return buffer_alloc_cma(buf);
 		buf->vaddr = alloc_pages_exact(buf->size, DMAKIT_BUFFER_GFP);
 		return buf->vaddr ? 0 : -ENOMEM;
 	case DMAKIT_KIND_VMALLOC:
@@ -92,7 +121,11 @@ static void buffer_free(struct dmakit_buffer *buf)
 
 	switch (buf->kind) {
 	case DMAKIT_KIND_CONTIG:
-		if (buf->vaddr)
+		if (buf->from_cma)
+			dma_free_pages(dmakit_alloc_device(), buf->size,
+				       virt_to_page(buf->vaddr), buf->cma_dma,
+				       DMA_BIDIRECTIONAL);
+		else if (buf->vaddr)
 			free_pages_exact(buf->vaddr, buf->size);
 		break;
 	case DMAKIT_KIND_VMALLOC:
@@ -234,8 +267,8 @@ static int buffer_check(const struct dmakit_alloc *arg)
  * @uarg: struct dmakit_alloc from user space.
  *
  * Return: 0 with the new fd in uarg->fd; -EINVAL (size 0, kind, flags,
- * reserved fields), -E2BIG (above max_buffer_mb, or contig above what the
- * page allocator can ever give as one block), -ENOMEM, -EMFILE, -EFAULT.
+ * reserved fields), -E2BIG (above max_buffer_mb, or contig above 4 MiB on
+ * a kernel without CMA), -ENOMEM, -EMFILE, -EFAULT.
  */
 long dmakit_buffer_alloc(struct dmakit_alloc __user *uarg)
 {

@@ -8,9 +8,11 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/atomic.h>
+#include <linux/dma-mapping.h>
 #include <linux/fs.h>
 #include <linux/miscdevice.h>
 #include <linux/module.h>
+#include <linux/platform_device.h>
 #include <linux/string.h>
 #include <linux/uaccess.h>
 
@@ -19,6 +21,17 @@
 #include "dmakit.h"
 
 static atomic_t dmakit_num_devices = ATOMIC_INIT(0);
+
+/*
+ * A device of our own for allocations that belong to no particular hardware:
+ * modules reach CMA only through the DMA API, which needs a device.
+ */
+static struct platform_device *dmakit_pdev;
+
+struct device *dmakit_alloc_device(void)
+{
+	return &dmakit_pdev->dev;
+}
 
 void dmakit_device_added(void)
 {
@@ -81,14 +94,26 @@ static int __init dmakit_init(void)
 	if (err)
 		return err;
 
+	dmakit_pdev = platform_device_register_simple("dmakit", PLATFORM_DEVID_NONE,
+						      NULL, 0);
+	if (IS_ERR(dmakit_pdev)) {
+		err = PTR_ERR(dmakit_pdev);
+		goto err_deregister;
+	}
+	err = dma_coerce_mask_and_coherent(&dmakit_pdev->dev, DMA_BIT_MASK(64));
+	if (err)
+		goto err_unregister_pdev;
+
 	err = dmakit_edu_init();
 	if (err)
-		goto err_deregister;
+		goto err_unregister_pdev;
 
 	pr_info("version %s loaded, ABI %u\n", DMAKIT_VERSION,
 		DMAKIT_ABI_VERSION);
 	return 0;
 
+err_unregister_pdev:
+	platform_device_unregister(dmakit_pdev);
 err_deregister:
 	misc_deregister(&dmakit_ctl);
 	return err;
@@ -97,6 +122,7 @@ err_deregister:
 static void __exit dmakit_exit(void)
 {
 	dmakit_edu_exit();
+	platform_device_unregister(dmakit_pdev);
 	misc_deregister(&dmakit_ctl);
 	pr_info("unloaded\n");
 }

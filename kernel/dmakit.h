@@ -8,6 +8,7 @@
 #include <linux/atomic.h>
 #include <linux/types.h>
 
+struct device;
 struct dmakit_alloc;
 struct dmakit_translate;
 struct file;
@@ -21,6 +22,8 @@ struct vm_area_struct;
  * @kind:     DMAKIT_KIND_*; fixed for the buffer's life.
  * @flags:    DMAKIT_ALLOC_* it was created with.
  * @vaddr:    kernel address of the memory (contig: linear map; vmalloc).
+ * @from_cma: contig memory came from CMA through dma_alloc_pages().
+ * @cma_dma:  then, the handle dma_alloc_pages() gave with it.
  * @pages:    the pages (pages kind).
  * @mappings: VMAs mapping the buffer (vm_ops open/close).
  * @faults:   pages installed by the fault handler.
@@ -35,12 +38,17 @@ struct dmakit_buffer {
 	u32 kind;
 	u32 flags;
 	void *vaddr;
+	bool from_cma;
+	dma_addr_t cma_dma;
 	struct page **pages;
 	atomic_t mappings;
 	atomic64_t faults;
 };
 
 #define DMAKIT_VERSION "0.1.0"
+
+/* core.c: the device that stands for "no particular hardware" (64-bit DMA) */
+struct device *dmakit_alloc_device(void);
 
 /* core.c: how many device nodes exist, for DMAKIT_IOC_INFO */
 void dmakit_device_added(void);

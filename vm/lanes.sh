@@ -42,6 +42,7 @@ lane_bounce() {
 
 # Our kernel with KASAN, lockdep, DMA-API debug, kmemleak, fault injection.
 # 1 GiB (KASAN takes its share); 32-bit edu so that all of it is reachable.
+# cma=128M: room for a 64 MiB contig buffer beside the kernel's own users.
 # acpi=noirq: with ACPI's interrupt routing, every pci_enable_device() and
 # pci_disable_device() runs AML that takes ~16 s under KASAN + lockdep +
 # kmemleak on TCG (measured: rmmod of 2 devices 33 s, 0.24 s with noirq);
@@ -50,6 +51,7 @@ lane_debug() {
 	kernel=debug machine=pc mem=1G floppy=1
 	edu_pair ",dma_mask=0xffffffff"
 	modparams="dma_bits=32"
-	append="kasan_multi_shot acpi=noirq"
-	env=(DMAKIT_DMA_BITS=32 DMAKIT_EXPECT_IOMMU=0 DMAKIT_EXPECT_BOUNCE=0)
+	append="kasan_multi_shot acpi=noirq cma=128M"
+	env=(DMAKIT_DMA_BITS=32 DMAKIT_EXPECT_IOMMU=0 DMAKIT_EXPECT_BOUNCE=0
+		DMAKIT_HAS_CMA=1)
 }
