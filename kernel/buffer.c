@@ -13,7 +13,9 @@
  *            CMA where the kernel has it (dma_alloc_pages() on our own
  *            device: modules reach CMA only through the DMA API);
  *   pages    one order-0 page at a time, kept in an array;
- *   vmalloc  vmalloc_user(): virtually contiguous, zeroed, user-mappable.
+ *   vmalloc  vmalloc_user(): virtually contiguous, zeroed, user-mappable;
+ *            its pages are also listed in an array, so that the fault path
+ *            can insert them in batches like the pages kind's.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -52,8 +54,6 @@ struct page *dmakit_buffer_page(struct dmakit_buffer *buf, pgoff_t index)
 	switch (buf->kind) {
 	case DMAKIT_KIND_CONTIG:
 		return virt_to_page(buf->vaddr + (index << PAGE_SHIFT));
-	case DMAKIT_KIND_VMALLOC:
-		return vmalloc_to_page(buf->vaddr + (index << PAGE_SHIFT));
 	default:
 		return buf->pages[index];
 	}
@@ -98,7 +98,15 @@ static int buffer_alloc_memory(struct dmakit_buffer *buf)
 		return buf->vaddr ? 0 : -ENOMEM;
 	case DMAKIT_KIND_VMALLOC:
 		buf->vaddr = vmalloc_user(buf->size);
-		return buf->vaddr ? 0 : -ENOMEM;
+		if (!buf->vaddr)
+			return -ENOMEM;
+		buf->pages = kvcalloc(buf->npages, sizeof(*buf->pages),
+				      GFP_KERNEL | __GFP_ACCOUNT);
+		if (!buf->pages)
+			return -ENOMEM;
+		for (i = 0; i < buf->npages; i++)
+			buf->pages[i] = vmalloc_to_page(buf->vaddr + (i << PAGE_SHIFT));
+		return 0;
 	case DMAKIT_KIND_PAGES:
 		buf->pages = kvcalloc(buf->npages, sizeof(*buf->pages),
 				      GFP_KERNEL | __GFP_ACCOUNT);
@@ -129,6 +137,7 @@ static void buffer_free(struct dmakit_buffer *buf)
 			free_pages_exact(buf->vaddr, buf->size);
 		break;
 	case DMAKIT_KIND_VMALLOC:
+		kvfree(buf->pages);	/* only a list: vfree() frees the pages */
 		vfree(buf->vaddr);
 		break;
 	case DMAKIT_KIND_PAGES:

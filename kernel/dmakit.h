@@ -24,9 +24,9 @@ struct vm_area_struct;
  * @vaddr:    kernel address of the memory (contig: linear map; vmalloc).
  * @from_cma: contig memory came from CMA through dma_alloc_pages().
  * @cma_dma:  then, the handle dma_alloc_pages() gave with it.
- * @pages:    the pages (pages kind).
+ * @pages:    the pages (pages kind; vmalloc kind: a list, vfree frees them).
  * @mappings: VMAs mapping the buffer (vm_ops open/close).
- * @faults:   pages installed by the fault handler.
+ * @faults:   times the fault handler ran.
  *
  * Owned by its struct file (anon inode "dmakit-buffer"): freed when the
  * file's last reference goes, and a mapping holds one through vm_file. Only

@@ -6,22 +6,32 @@
  *            simple_remap_mmap); the VMA is VM_PFNMAP | VM_IO and cannot
  *            grow (VM_DONTEXPAND).
  *   pages,   a .fault handler installs the faulting page (LDD3's nopage,
- *   vmalloc  which 2.6.23 turned into fault); vmalloc pages are found with
- *            vmalloc_to_page(). Such a VMA may grow with mremap, and a
- *            touch beyond the buffer is SIGBUS, never foreign memory.
- *            (remap_vmalloc_range() would map vmalloc memory at once but
- *            forbids growth; one fault path serves both kinds.)
+ *   vmalloc  which 2.6.23 turned into fault), and with it up to fault_batch
+ *            pages after it in one vm_insert_pages() call, so a sequential
+ *            first touch takes one fault per batch, not per page. vmalloc
+ *            pages were listed with vmalloc_to_page() at allocation. Such a
+ *            VMA may grow with mremap, and a touch beyond the buffer is
+ *            SIGBUS, never foreign memory. (remap_vmalloc_range() would map
+ *            vmalloc memory at once but forbids growth; one fault path
+ *            serves both kinds.)
  *
  * Every kind: MAP_SHARED only (a private copy of device memory makes no
  * sense), offset and length inside the buffer, and the core's rule for a
  * read-only fd (no VM_MAYWRITE, so mprotect cannot add PROT_WRITE).
  */
 #include <linux/fs.h>
+#include <linux/minmax.h>
 #include <linux/mm.h>
+#include <linux/module.h>
 
 #include <uapi/dmakit.h>
 
 #include "dmakit.h"
+
+static unsigned int fault_batch = 16;
+module_param(fault_batch, uint, 0644);
+MODULE_PARM_DESC(fault_batch,
+		 "pages a fault on a pages/vmalloc mapping installs at once (1..512, default 16 = the kernel's fault-around)");
 
 static void buffer_vm_open(struct vm_area_struct *vma)
 {
@@ -39,18 +49,32 @@ static void buffer_vm_close(struct vm_area_struct *vma)
 
 static vm_fault_t buffer_vm_fault(struct vm_fault *vmf)
 {
-	struct dmakit_buffer *buf = vmf->vma->vm_file->private_data;
-	struct page *page;
+	struct vm_area_struct *vma = vmf->vma;
+	struct dmakit_buffer *buf = vma->vm_file->private_data;
+	unsigned long addr = vmf->address & PAGE_MASK;
+	unsigned long batch, left;
+	int err;
 
 	/* vm_pgoff was checked at mmap time, but mremap can grow the VMA */
 	if (vmf->pgoff >= buf->npages)
 		return VM_FAULT_SIGBUS;
-
-	page = dmakit_buffer_page(buf, vmf->pgoff);
-	get_page(page);		/* the core drops it when it unmaps the page */
-	vmf->page = page;
 	atomic64_inc(&buf->faults);
-	return 0;
+
+	/* the faulting page and those after it, inside the VMA and the buffer */
+	batch = min3((unsigned long)clamp(fault_batch, 1U, 512U),
+		     (unsigned long)(buf->npages - vmf->pgoff),
+		     (vma->vm_end - addr) >> PAGE_SHIFT);
+	if (batch == 1) {
+		vmf->page = buf->pages[vmf->pgoff];
+		get_page(vmf->page);	/* the core drops it at unmap */
+		return 0;
+	}
+	left = batch;
+	err = vm_insert_pages(vma, addr, &buf->pages[vmf->pgoff], &left);
+	/* EBUSY: a page further on was mapped already; the first one is in */
+	if (err && err != -EBUSY && left == batch)
+		return err == -ENOMEM ? VM_FAULT_OOM : VM_FAULT_SIGBUS;
+	return VM_FAULT_NOPAGE;
 }
 
 static const struct vm_operations_struct buffer_fault_vm_ops = {
@@ -102,7 +126,8 @@ int dmakit_buffer_mmap(struct file *file, struct vm_area_struct *vma)
 			return err;
 	} else {
 		vma->vm_ops = &buffer_fault_vm_ops;
-		vma->vm_flags |= VM_DONTDUMP;	/* vm_flags_set() from 6.3 on */
+		/* vm_insert_pages() from the fault path needs VM_MIXEDMAP set now */
+		vma->vm_flags |= VM_MIXEDMAP | VM_DONTDUMP; /* vm_flags_set() from 6.3 */
 	}
 	/* the core calls .open for copies and splits, not for the first VMA */
 	buffer_vm_open(vma);

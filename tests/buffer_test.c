@@ -485,6 +485,65 @@ TEST_F(rules, growing_with_mremap_then_touching_beyond_is_sigbus)
 	munmap(grown, 8 * PAGE);
 }
 
+/* a sequential first touch takes one fault per fault_batch pages */
+TEST_F(rules, faults_install_pages_in_batches)
+{
+	const int npages = 64;
+	unsigned char *map;
+	long was;
+	int fd;
+
+	if (variant->kind == DMAKIT_KIND_CONTIG)
+		SKIP(return, "contig is mapped whole at mmap time: no faults");
+	was = set_param("fault_batch", 1);
+	ASSERT_LE(1, was);
+	for (int batch = 1; batch <= 32; batch *= 4) {
+		ASSERT_EQ(1, set_param("fault_batch", batch) >= 1);
+		fd = buf_alloc(npages * PAGE, variant->kind, 0, NULL);
+		ASSERT_LE(0, fd);
+		map = mmap(NULL, npages * PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+		ASSERT_NE(MAP_FAILED, map);
+		fill(map, npages * PAGE, 20 + batch);
+		EXPECT_EQ((npages + batch - 1) / batch, buf_info(fd).faults)
+			TH_LOG("fault_batch %d", batch);
+		EXPECT_EQ(-1, check_by_read(fd, npages * PAGE, 20 + batch));
+		munmap(map, npages * PAGE);
+		close(fd);
+	}
+	set_param("fault_batch", was);
+}
+
+/* a batch stops where pages are mapped already; nothing is lost or doubled */
+TEST_F(rules, a_batch_meets_pages_mapped_before)
+{
+	const int npages = 48;
+	unsigned char *map;
+	long was;
+	int fd;
+
+	if (variant->kind == DMAKIT_KIND_CONTIG)
+		SKIP(return, "contig is mapped whole at mmap time: no faults");
+	was = set_param("fault_batch", 16);
+	ASSERT_LE(1, was);
+	fd = buf_alloc(npages * PAGE, variant->kind, 0, NULL);
+	ASSERT_LE(0, fd);
+	map = mmap(NULL, npages * PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	ASSERT_NE(MAP_FAILED, map);
+	map[10 * PAGE] = 1;		/* maps pages 10..25 */
+	map[0] = 1;			/* maps 0..9, then meets page 10 */
+	EXPECT_EQ(2, buf_info(fd).faults);
+	map[26 * PAGE] = 1;		/* maps 26..41 */
+	map[47 * PAGE] = 1;		/* maps 47 only: the buffer ends */
+	map[42 * PAGE] = 1;		/* maps 42..46, meets 47 */
+	EXPECT_EQ(5, buf_info(fd).faults);
+	fill(map, npages * PAGE, 30);	/* no further faults: all mapped */
+	EXPECT_EQ(5, buf_info(fd).faults);
+	EXPECT_EQ(-1, check_by_read(fd, npages * PAGE, 30));
+	munmap(map, npages * PAGE);
+	close(fd);
+	set_param("fault_batch", was);
+}
+
 TEST_F(rules, closing_the_fd_keeps_a_mapping_alive)
 {
 	unsigned char *map;

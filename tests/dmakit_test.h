@@ -95,6 +95,24 @@ static inline long long irq_count_of(const char *name, char *chip, size_t len)
 	return total;
 }
 
+/* write a module parameter (as root); returns its old value or -1 */
+static inline long set_param(const char *name, long value)
+{
+	char path[128], old[32];
+	long was;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/sys/module/dmakit/parameters/%s", name);
+	if (!*read_line(path, old, sizeof(old)))
+		return -1;
+	was = strtol(old, NULL, 0);
+	f = fopen(path, "w");
+	if (!f)
+		return -1;
+	fprintf(f, "%ld\n", value);
+	return fclose(f) ? -1 : was;
+}
+
 /* fill with bytes from a simple PRNG (xorshift), different per seed */
 static inline void fill_pattern(unsigned char *buf, size_t len, uint32_t seed)
 {

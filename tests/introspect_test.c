@@ -61,6 +61,7 @@ static uint32_t zone_for(uint64_t phys)
 }
 
 FIXTURE(tr) {
+	long fault_batch;
 	int fd;
 	volatile unsigned char *map;
 	struct dmakit_page_desc d[NPAGES + 2];
@@ -76,6 +77,9 @@ FIXTURE_VARIANT_ADD(tr, vmalloc) { .kind = DMAKIT_KIND_VMALLOC };
 
 FIXTURE_SETUP(tr)
 {
+	/* one page per fault, so that untouched pages stay unmapped */
+	self->fault_batch = set_param("fault_batch", 1);
+	ASSERT_LE(1, self->fault_batch);
 	self->fd = buf_alloc(NPAGES * PAGE, variant->kind);
 	ASSERT_LE(0, self->fd) TH_LOG("alloc: %s", strerror(-self->fd));
 	self->map = mmap(NULL, NPAGES * PAGE, PROT_READ | PROT_WRITE, MAP_SHARED,
@@ -90,6 +94,7 @@ FIXTURE_TEARDOWN(tr)
 {
 	munmap((void *)self->map, NPAGES * PAGE);
 	close(self->fd);
+	set_param("fault_batch", self->fault_batch);
 }
 
 TEST_F(tr, user_addresses_agree_with_proc_pagemap)
