@@ -485,6 +485,35 @@ TEST_F(rules, growing_with_mremap_then_touching_beyond_is_sigbus)
 	munmap(grown, 8 * PAGE);
 }
 
+TEST_F(rules, mremap_shrinks_and_moves_a_mapping)
+{
+	unsigned char *map, *shrunk, *target, *moved, c;
+
+	map = mmap(NULL, 4 * PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, self->fd, 0);
+	ASSERT_NE(MAP_FAILED, map);
+	fill(map, 4 * PAGE, 14);
+
+	shrunk = mremap(map, 4 * PAGE, 2 * PAGE, 0);
+	ASSERT_EQ(map, shrunk);
+	EXPECT_EQ(1, buf_info(self->fd).mappings);
+	EXPECT_EQ(-1, check(shrunk, 2 * PAGE, 14));
+	EXPECT_EQ(SIGSEGV, touch(map + 3 * PAGE));	/* no longer mapped */
+
+	/* reserve a place, then move the mapping there */
+	target = mmap(NULL, 2 * PAGE, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, target);
+	moved = mremap(shrunk, 2 * PAGE, 2 * PAGE, MREMAP_MAYMOVE | MREMAP_FIXED, target);
+	ASSERT_EQ(target, moved);
+	EXPECT_EQ(1, buf_info(self->fd).mappings);
+	EXPECT_EQ(-1, check(moved, 2 * PAGE, 14));
+	EXPECT_EQ(SIGSEGV, touch(map));			/* the old place is gone */
+	moved[0] ^= 0xff;				/* still the buffer's memory */
+	ASSERT_EQ(1, pread(self->fd, &c, 1, 0));
+	EXPECT_EQ((unsigned char)(pat(0, 14) ^ 0xff), c);
+	munmap(moved, 2 * PAGE);
+	EXPECT_EQ(0, buf_info(self->fd).mappings);
+}
+
 /* a sequential first touch takes one fault per fault_batch pages */
 TEST_F(rules, faults_install_pages_in_batches)
 {
