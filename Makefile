@@ -6,6 +6,8 @@
 #   make shell LANE=stock  boot a lane with the module loaded and a shell
 #   make tests             build the VM test programs and the CLI (static)
 #   make module            build dmakit.ko for Debian's kernel (build/kmod-stock)
+#   make bench             run bench/ in the bench lane (non-debug kernel);
+#                          tables go to docs/results/
 
 LANES ?= lint stock iommu bounce debug selfcheck
 TESTS ?=
@@ -16,9 +18,10 @@ CC ?= gcc
 TEST_CFLAGS := -O2 -g -Wall -Werror -static -D_GNU_SOURCE \
 	-Iinclude/uapi -I$(BUILD)/kselftest
 TEST_PROGS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(wildcard tests/*.c))
+BENCH_PROGS := $(patsubst bench/%.c,$(BUILD)/bench/%,$(wildcard bench/*.c))
 TOOL_CFLAGS := -O2 -g -Wall -Wextra -Werror -static -D_GNU_SOURCE -Iinclude/uapi
 
-.PHONY: all setup check demo shell tests module clean
+.PHONY: all setup check bench demo shell tests module clean
 
 all: module tests
 
@@ -28,7 +31,11 @@ setup:
 module: setup
 	@scripts/build-module stock >/dev/null
 
-tests: setup $(TEST_PROGS) $(BUILD)/tools/dmakit
+tests: setup $(TEST_PROGS) $(BENCH_PROGS) $(BUILD)/tools/dmakit
+
+$(BUILD)/bench/%: bench/%.c include/uapi/dmakit.h
+	@mkdir -p $(@D)
+	$(CC) $(TOOL_CFLAGS) -o $@ $<
 
 $(BUILD)/tools/dmakit: tools/dmakit.c include/uapi/dmakit.h
 	@mkdir -p $(@D)
@@ -44,6 +51,9 @@ $(BUILD)/tests/%: tests/%.c tests/dmakit_test.h include/uapi/dmakit.h \
 
 check: setup tests
 	@DMAKIT_TESTS=$(TESTS) vm/check $(LANES)
+
+bench: setup tests
+	@scripts/run-bench
 
 demo: setup tests
 	@vm/run-lane stock demo

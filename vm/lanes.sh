@@ -55,3 +55,13 @@ lane_debug() {
 	env=(DMAKIT_DMA_BITS=32 DMAKIT_EXPECT_IOMMU=0 DMAKIT_EXPECT_BOUNCE=0
 		DMAKIT_HAS_CMA=1)
 }
+
+# Benchmarks (make bench, not make check): our kernel without the debug set,
+# so that timings mean something; it has CMA and udmabuf for comparison.
+lane_bench() {
+	kernel=bench machine=pc mem=1G
+	edu_pair ""
+	append="cma=128M"
+	env=(DMAKIT_DMA_BITS=28 DMAKIT_EXPECT_IOMMU=0 DMAKIT_EXPECT_BOUNCE=0
+		DMAKIT_HAS_CMA=1)
+}
