@@ -30,6 +30,24 @@ expect "irq is seen by the handler" "raised 0x40; the handler saw and acked 0x40
 expect "loopback of 4095 bytes is identical" "4095 bytes to the device and back in .*: identical" \
 	dmakit loopback edu1 4095
 
+# translate: one row per page; contig is mapped whole and physically in one run
+out=$(dmakit translate contig 16384 2>&1)
+rows=$(echo "$out" | grep -cE '^[0-9a-f]+ +[0-9a-f]+ ')
+tap_check "translate contig shows 4 pages ($rows)" [ "$rows" -eq 4 ]
+n=$(echo "$out" | grep -c ' mapped,contig-next$')
+tap_check "translate contig: 3 pages are physically followed by the next ($n)" [ "$n" -eq 3 ]
+old=$(cat /sys/module/dmakit/parameters/fault_batch)
+echo 1 >/sys/module/dmakit/parameters/fault_batch
+out=$(dmakit translate pages 32768 2>&1)
+echo "$old" >/sys/module/dmakit/parameters/fault_batch
+n=$(echo "$out" | grep -cE ' linear +[A-Za-z0-9]+ +[0-9]+ +1 mapped')
+tap_check "translate pages: the 4 touched pages are mapped once ($n)" [ "$n" -eq 4 ]
+n=$(echo "$out" | grep -cE ' 0 -$')
+tap_check "translate pages: the 4 untouched pages are not mapped ($n)" [ "$n" -eq 4 ]
+expect "translate vmalloc shows vmalloc kernel addresses" " vmalloc " dmakit translate vmalloc 8192
+dmakit translate hugepages 4096 >/dev/null 2>&1
+tap_check "translate with an unknown kind exits with status 2" [ $? -eq 2 ]
+
 dmakit frobnicate edu0 >/dev/null 2>&1
 tap_check "an unknown command exits with status 2" [ $? -eq 2 ]
 dmakit factorial edu0 ten >/dev/null 2>&1

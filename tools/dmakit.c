@@ -8,6 +8,7 @@
  *   dmakit factorial DEV N           N! computed by the device (mod 2^32)
  *   dmakit irq DEV CAUSES            raise interrupt causes, see them handled
  *   dmakit loopback DEV LEN          LEN bytes to the device window and back
+ *   dmakit translate KIND SIZE       a buffer's pages: every address they have
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -17,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -29,7 +31,10 @@ static const char *usage =
 	"       dmakit factorial DEV N\n"
 	"       dmakit irq DEV CAUSES\n"
 	"       dmakit loopback DEV LEN\n"
-	"DEV is a node name (edu0, dmakit-edu0) or a path (/dev/dmakit-edu0).\n";
+	"       dmakit translate contig|pages|vmalloc SIZE\n"
+	"DEV is a node name (edu0, dmakit-edu0) or a path (/dev/dmakit-edu0).\n"
+	"translate allocates a buffer, maps it, touches its first half and shows\n"
+	"each page's addresses (at most 16 pages).\n";
 
 static int open_dev(const char *dev)
 {
@@ -175,6 +180,64 @@ static int cmd_loopback(int fd, unsigned long len)
 	return bad ? 1 : 0;
 }
 
+static const char *zone_name(unsigned int zone)
+{
+	static const char *const names[] = { "?", "DMA", "DMA32", "Normal", "Movable" };
+
+	return zone < 5 ? names[zone] : "?";
+}
+
+static int cmd_translate(const char *kind_name, unsigned long size)
+{
+	static const char *const kinds[] = { NULL, "contig", "pages", "vmalloc" };
+	struct dmakit_page_desc d[16];
+	struct dmakit_alloc a = { .size = size };
+	struct dmakit_translate t = { .count = 16, .descs = (uintptr_t)d };
+	volatile unsigned char *map;
+	int ctl;
+
+	for (int k = 1; k <= 3; k++)
+		if (!strcmp(kind_name, kinds[k]))
+			a.kind = k;
+	if (!a.kind) {
+		fputs(usage, stderr);
+		return 2;
+	}
+	ctl = open("/dev/dmakit", O_RDWR);
+	if (ctl < 0)
+		fail("/dev/dmakit (is the module loaded?)");
+	if (ioctl(ctl, DMAKIT_IOC_ALLOC, &a))
+		fail("DMAKIT_IOC_ALLOC");
+	map = mmap(NULL, a.size, PROT_READ | PROT_WRITE, MAP_SHARED, a.fd, 0);
+	if (map == MAP_FAILED)
+		fail("mmap");
+	for (size_t off = 0; off < a.size / 2; off += 4096)
+		map[off] = 1;
+	t.uaddr = (uintptr_t)map;
+	if (ioctl(a.fd, DMAKIT_IOC_TRANSLATE, &t))
+		fail("DMAKIT_IOC_TRANSLATE");
+
+	printf("%s buffer of %llu bytes mapped at %p; first half touched\n",
+	       kind_name, (unsigned long long)a.size, (void *)map);
+	printf("%-14s %-9s %-9s %-14s %-18s %-7s %-6s %3s %3s %s\n", "user VA",
+	       "PTE pfn", "pfn", "physical", "kernel VA", "kva", "zone", "ref",
+	       "map", "flags");
+	for (uint32_t i = 0; i < t.count; i++)
+		printf("%-14llx %-9llx %-9llx %-14llx %-18llx %-7s %-6s %3u %3d %s%s\n",
+		       (unsigned long long)d[i].uva,
+		       (unsigned long long)d[i].mapped_pfn,
+		       (unsigned long long)d[i].pfn,
+		       (unsigned long long)d[i].phys,
+		       (unsigned long long)d[i].kva,
+		       d[i].kva_kind == DMAKIT_KVA_VMALLOC ? "vmalloc" : "linear",
+		       zone_name(d[i].zone), d[i].refcount, d[i].mapcount,
+		       d[i].flags & DMAKIT_PAGE_MAPPED ? "mapped" : "-",
+		       d[i].flags & DMAKIT_PAGE_CONTIG_NEXT ? ",contig-next" : "");
+	if (!d[0].pfn)
+		printf("(physical and kernel addresses are shown to CAP_SYS_ADMIN only)\n");
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *cmd = argc > 1 ? argv[1] : "";
@@ -190,6 +253,8 @@ int main(int argc, char **argv)
 		fputs(usage, stderr);
 		return 2;
 	}
+	if (!strcmp(cmd, "translate") && argc == 4)
+		return cmd_translate(argv[2], parse_number(argv[3], "SIZE"));
 	fd = open_dev(argv[2]);
 	if (!strcmp(cmd, "info") && argc == 3) {
 		print_dev(fd, 1);
