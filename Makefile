@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0
 # dmakit: the two commands are `make check` and `make demo` (README.md).
 #
-#   make check [LANES="lint stock iommu bounce debug selfcheck"] [TESTS=suite,...]
+#   make check [LANES="lint stock iommu iommu-lazy bounce debug selfcheck"] [TESTS=suite,...]
 #   make demo              boot the stock lane into the guided tour
 #   make shell LANE=stock  boot a lane with the module loaded and a shell
 #   make tests             build the VM test programs and the CLI (static)
@@ -9,7 +9,7 @@
 #   make bench             run bench/ in the bench lane (non-debug kernel);
 #                          tables go to docs/results/
 
-LANES ?= lint stock iommu bounce debug selfcheck
+LANES ?= lint stock iommu iommu-lazy bounce debug selfcheck
 TESTS ?=
 LANE ?= stock
 BUILD := build

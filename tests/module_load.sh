@@ -22,6 +22,10 @@ for p in 0 1; do
 		[ "$(stat -c '%a %u' /dev/dmakit-edu$p)" = "600 0" ]
 done
 tap_check "control node is mode 0666" [ "$(stat -c %a /dev/dmakit)" = 666 ]
+if [ -n "$DMAKIT_IOMMU_POLICY" ]; then
+	tap_check "the IOMMU invalidates its TLB in $DMAKIT_IOMMU_POLICY mode, as the lane set up" \
+		sh -c "dmesg | grep -q 'TLB invalidation policy: $DMAKIT_IOMMU_POLICY mode'"
+fi
 
 rmmod dmakit
 for bad in irq_mode=bogus dma_bits=8 dma_bits=65; do

@@ -28,7 +28,16 @@ lane_iommu() {
 	qemu_extra=(-device intel-iommu)
 	edu_pair ""
 	append="intel_iommu=on iommu.strict=1"
-	env=(DMAKIT_DMA_BITS=28 DMAKIT_EXPECT_IOMMU=1 DMAKIT_EXPECT_BOUNCE=0)
+	env=(DMAKIT_DMA_BITS=28 DMAKIT_EXPECT_IOMMU=1 DMAKIT_EXPECT_BOUNCE=0
+		DMAKIT_IOMMU_POLICY=strict)
+}
+
+# The same with lazy IOTLB invalidation (flush queue): unmaps are batched.
+lane_iommu-lazy() {
+	lane_iommu
+	append="intel_iommu=on iommu.strict=0"
+	env=(DMAKIT_DMA_BITS=28 DMAKIT_EXPECT_IOMMU=1 DMAKIT_EXPECT_BOUNCE=0
+		DMAKIT_IOMMU_POLICY=lazy)
 }
 
 # More RAM than a 32-bit device reaches: the kernel sets up swiotlb below
