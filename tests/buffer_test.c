@@ -14,6 +14,7 @@
 #define PAGE		4096UL
 #define MiB		(1UL << 20)
 
+/* the control node, for calls that pass their own struct */
 static int ctl_fd(void)
 {
 	static int fd = -1;
@@ -21,19 +22,6 @@ static int ctl_fd(void)
 	if (fd < 0)
 		fd = open("/dev/dmakit", O_RDWR);
 	return fd;
-}
-
-/* create a buffer; returns its fd, or -errno */
-static int buf_alloc(uint64_t size, uint32_t kind, uint32_t flags,
-		     uint64_t *rounded)
-{
-	struct dmakit_alloc a = { .size = size, .kind = kind, .flags = flags };
-
-	if (ioctl(ctl_fd(), DMAKIT_IOC_ALLOC, &a))
-		return -errno;
-	if (rounded)
-		*rounded = a.size;
-	return a.fd;
 }
 
 static struct dmakit_buf_info buf_info(int fd)
@@ -331,7 +319,7 @@ TEST(contig_above_4MiB_comes_from_cma_or_is_e2big)
 
 TEST(contig_up_to_4MiB_is_physically_one_block)
 {
-	uint64_t size;
+	uint64_t size = 0;
 	int fd = buf_alloc(4 * MiB, DMAKIT_KIND_CONTIG, 0, &size);
 
 	ASSERT_LE(0, fd) TH_LOG("%s", strerror(-fd));
@@ -342,7 +330,7 @@ TEST(contig_up_to_4MiB_is_physically_one_block)
 TEST(size_is_rounded_up_to_pages_and_the_fd_has_that_size)
 {
 	unsigned char c = 7;
-	uint64_t size;
+	uint64_t size = 0;
 	int fd = buf_alloc(1, DMAKIT_KIND_VMALLOC, 0, &size);
 
 	ASSERT_LE(0, fd);
@@ -390,6 +378,7 @@ TEST(wrong_fd_types_answer_enotty)
 /* ---- mmap rules ---------------------------------------------------------- */
 
 FIXTURE(rules) {
+	long fault_batch;	/* restored by teardown, whatever a test did */
 	int fd;
 };
 
@@ -403,6 +392,8 @@ FIXTURE_VARIANT_ADD(rules, vmalloc) { .kind = DMAKIT_KIND_VMALLOC };
 
 FIXTURE_SETUP(rules)
 {
+	self->fault_batch = set_param("fault_batch", 16);
+	ASSERT_LE(1, self->fault_batch);
 	self->fd = buf_alloc(4 * PAGE, variant->kind, 0, NULL);
 	ASSERT_LE(0, self->fd);
 }
@@ -410,6 +401,7 @@ FIXTURE_SETUP(rules)
 FIXTURE_TEARDOWN(rules)
 {
 	close(self->fd);
+	set_param("fault_batch", self->fault_batch);
 }
 
 TEST_F(rules, private_mappings_are_refused)
@@ -519,15 +511,12 @@ TEST_F(rules, faults_install_pages_in_batches)
 {
 	const int npages = 64;
 	unsigned char *map;
-	long was;
 	int fd;
 
 	if (variant->kind == DMAKIT_KIND_CONTIG)
 		SKIP(return, "contig is mapped whole at mmap time: no faults");
-	was = set_param("fault_batch", 1);
-	ASSERT_LE(1, was);
 	for (int batch = 1; batch <= 32; batch *= 4) {
-		ASSERT_EQ(1, set_param("fault_batch", batch) >= 1);
+		ASSERT_LE(1, set_param("fault_batch", batch));
 		fd = buf_alloc(npages * PAGE, variant->kind, 0, NULL);
 		ASSERT_LE(0, fd);
 		map = mmap(NULL, npages * PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
@@ -539,21 +528,18 @@ TEST_F(rules, faults_install_pages_in_batches)
 		munmap(map, npages * PAGE);
 		close(fd);
 	}
-	set_param("fault_batch", was);
 }
 
 /* a batch stops where pages are mapped already; nothing is lost or doubled */
 TEST_F(rules, a_batch_meets_pages_mapped_before)
 {
 	const int npages = 48;
-	unsigned char *map;
-	long was;
+	volatile unsigned char *map;	/* the touches must happen in order */
 	int fd;
 
 	if (variant->kind == DMAKIT_KIND_CONTIG)
 		SKIP(return, "contig is mapped whole at mmap time: no faults");
-	was = set_param("fault_batch", 16);
-	ASSERT_LE(1, was);
+	/* the fixture set fault_batch to 16 */
 	fd = buf_alloc(npages * PAGE, variant->kind, 0, NULL);
 	ASSERT_LE(0, fd);
 	map = mmap(NULL, npages * PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
@@ -565,12 +551,11 @@ TEST_F(rules, a_batch_meets_pages_mapped_before)
 	map[47 * PAGE] = 1;		/* maps 47 only: the buffer ends */
 	map[42 * PAGE] = 1;		/* maps 42..46, meets 47 */
 	EXPECT_EQ(5, buf_info(fd).faults);
-	fill(map, npages * PAGE, 30);	/* no further faults: all mapped */
+	fill((unsigned char *)map, npages * PAGE, 30);	/* no further faults: all mapped */
 	EXPECT_EQ(5, buf_info(fd).faults);
 	EXPECT_EQ(-1, check_by_read(fd, npages * PAGE, 30));
-	munmap(map, npages * PAGE);
+	munmap((void *)map, npages * PAGE);
 	close(fd);
-	set_param("fault_batch", was);
 }
 
 TEST_F(rules, closing_the_fd_keeps_a_mapping_alive)
@@ -708,8 +693,7 @@ TEST(unload_is_refused_while_a_mapping_exists)
 	ASSERT_LE(0, fd);
 	map = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	ASSERT_NE(MAP_FAILED, map);
-	close(fd);
-	close(ctl_fd());	/* only the mapping holds the module now */
+	close(fd);		/* only the mapping holds the module now */
 	EXPECT_NE(0, system("rmmod dmakit 2>/dev/null"));
 	EXPECT_EQ(0, access("/dev/dmakit", F_OK));
 	map[0] = 1;

@@ -95,6 +95,23 @@ static inline long long irq_count_of(const char *name, char *chip, size_t len)
 	return total;
 }
 
+/* create a buffer through /dev/dmakit; returns its fd, or -errno */
+static inline int buf_alloc(uint64_t size, uint32_t kind, uint32_t flags,
+			    uint64_t *rounded)
+{
+	struct dmakit_alloc a = { .size = size, .kind = kind, .flags = flags };
+	int ctl = open("/dev/dmakit", O_RDWR);
+
+	if (ctl < 0)
+		return -errno;
+	if (ioctl(ctl, DMAKIT_IOC_ALLOC, &a))
+		a.fd = -errno;
+	close(ctl);
+	if (a.fd >= 0 && rounded)
+		*rounded = a.size;
+	return a.fd;
+}
+
 /* write a module parameter (as root); returns its old value or -1 */
 static inline long set_param(const char *name, long value)
 {

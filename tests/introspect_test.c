@@ -13,19 +13,6 @@
 #define NPAGES	8
 #define TOUCHED	6	/* pages 0..5 are touched, 6 and 7 are not */
 
-static int buf_alloc(uint64_t size, uint32_t kind)
-{
-	struct dmakit_alloc a = { .size = size, .kind = kind };
-	int ctl = open("/dev/dmakit", O_RDWR);
-
-	if (ctl < 0)
-		return -errno;
-	if (ioctl(ctl, DMAKIT_IOC_ALLOC, &a))
-		a.fd = -errno;
-	close(ctl);
-	return a.fd;
-}
-
 static int translate(int fd, uint64_t uaddr, uint64_t offset, uint32_t *count,
 		     struct dmakit_page_desc *descs)
 {
@@ -80,7 +67,7 @@ FIXTURE_SETUP(tr)
 	/* one page per fault, so that untouched pages stay unmapped */
 	self->fault_batch = set_param("fault_batch", 1);
 	ASSERT_LE(1, self->fault_batch);
-	self->fd = buf_alloc(NPAGES * PAGE, variant->kind);
+	self->fd = buf_alloc(NPAGES * PAGE, variant->kind, 0, NULL);
 	ASSERT_LE(0, self->fd) TH_LOG("alloc: %s", strerror(-self->fd));
 	self->map = mmap(NULL, NPAGES * PAGE, PROT_READ | PROT_WRITE, MAP_SHARED,
 			 self->fd, 0);
@@ -267,7 +254,7 @@ TEST_F(tr, bad_arguments_are_einval_or_efault)
 	ASSERT_NE(MAP_FAILED, other);
 	EXPECT_EQ(-EINVAL, translate(self->fd, (uintptr_t)other, 0, &count, self->d));
 	munmap(other, PAGE);
-	fd2 = buf_alloc(PAGE, DMAKIT_KIND_PAGES);
+	fd2 = buf_alloc(PAGE, DMAKIT_KIND_PAGES, 0, NULL);
 	ASSERT_LE(0, fd2);
 	EXPECT_EQ(-EINVAL, translate(fd2, (uintptr_t)self->map, 0, &count, self->d));
 	close(fd2);
