@@ -167,7 +167,7 @@ static ssize_t buffer_copy(struct dmakit_buffer *buf, char __user *ubuf,
 
 	if (pos < 0)
 		return -EINVAL;
-	if (pos >= buf->size)
+	if (pos >= buf->size || !count)
 		return 0;
 	count = min_t(size_t, count, buf->size - pos);
 
@@ -255,6 +255,12 @@ static const struct file_operations buffer_fops = {
 	.unlocked_ioctl = buffer_ioctl,
 	.compat_ioctl = compat_ptr_ioctl,
 };
+
+/* the buffer behind @file, or NULL if @file is not a dmakit buffer */
+struct dmakit_buffer *dmakit_buffer_of(struct file *file)
+{
+	return file->f_op == &buffer_fops ? file->private_data : NULL;
+}
 
 static int buffer_check(const struct dmakit_alloc *arg)
 {

@@ -6,11 +6,19 @@
 #define _DMAKIT_H
 
 #include <linux/atomic.h>
+#include <linux/list.h>
+#include <linux/poll.h>
+#include <linux/spinlock.h>
 #include <linux/types.h>
+#include <linux/wait.h>
+
+#include "engine.h"
 
 struct device;
 struct dmakit_alloc;
 struct dmakit_translate;
+struct dmakit_xfer;
+struct dmakit_xfer_reap;
 struct file;
 struct page;
 struct vm_area_struct;
@@ -56,6 +64,7 @@ void dmakit_device_removed(void);
 
 /* buffer.c: buffer objects and their fds */
 long dmakit_buffer_alloc(struct dmakit_alloc __user *uarg);
+struct dmakit_buffer *dmakit_buffer_of(struct file *file);
 struct page *dmakit_buffer_page(struct dmakit_buffer *buf, pgoff_t index);
 
 /* introspect.c: every address of a buffer's pages */
@@ -64,6 +73,43 @@ long dmakit_buffer_translate(struct file *file,
 
 /* mmap.c: mapping a buffer into user space, per kind */
 int dmakit_buffer_mmap(struct file *file, struct vm_area_struct *vma);
+
+/**
+ * struct dmakit_client - an open device file's asynchronous transfers.
+ * @eng:         the device's engine.
+ * @lock:        guards the lists, @outstanding and @closing; taken before
+ *               the engine's lock, never in interrupt context.
+ * @pending:     submitted, not yet ended.
+ * @completed:   ended, result not yet reaped.
+ * @outstanding: entries on both lists.
+ * @closing:     the file is being released: no new requests.
+ * @wait:        woken when a request of this client ends.
+ */
+struct dmakit_client {
+	struct dmakit_engine *eng;
+	spinlock_t lock;		/* see above */
+	struct list_head pending;
+	struct list_head completed;
+	unsigned int outstanding;
+	bool closing;
+	wait_queue_head_t wait;
+};
+
+/* xfer.c: the mapping layer and transfer requests */
+bool dmakit_dma_translated(struct device *dev);
+bool dmakit_dma_bounced(struct device *dev, dma_addr_t dma);
+void dmakit_client_init(struct dmakit_client *client,
+			struct dmakit_engine *eng);
+void dmakit_client_release(struct dmakit_client *client);
+__poll_t dmakit_client_poll(struct dmakit_client *client, struct file *file,
+			    poll_table *wait);
+long dmakit_xfer_ioctl(struct dmakit_client *client,
+		       struct dmakit_xfer __user *uarg);
+long dmakit_xfer_reap(struct dmakit_client *client,
+		      struct dmakit_xfer_reap __user *uarg);
+int dmakit_xfer_loopback(struct dmakit_engine *eng, struct page *pages[2],
+			 u32 len, dma_addr_t dma[2], bool bounced[2],
+			 bool *leaked);
 
 /* edu.c: the edu PCI driver */
 int dmakit_edu_init(void);

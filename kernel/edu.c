@@ -8,12 +8,18 @@
  * 4 KiB window at device address 0x40000 (see docs/hardware.md for what
  * QEMU 7.2 really does, including the range check that stops the emulator).
  *
+ * DMA goes through the engine layer (engine.c): edu is its first backend,
+ * with one segment at a time in the window; the interrupt handler reports
+ * each segment's end to the engine, which starts the next one.
+ *
  * Locking:
- * - edu->lock (mutex) serialises every command that touches the registers,
- *   and guards edu->gone; commands sleep with it held while they wait for
- *   the device (bounded by timeout_ms).
+ * - edu->lock (mutex) serialises the register commands other than DMA
+ *   (liveness, factorial, raise) and guards edu->gone; commands sleep with
+ *   it held while they wait for the device (bounded by timeout_ms).
  * - edu->irq_lock (spinlock, taken in hard-irq context) guards the causes
  *   the interrupt handler collected (irq_pending) and irq_count.
+ * - the DMA registers belong to the engine: they are written only under
+ *   edu->engine.lock (engine ops).
  *
  * Lifetime: struct dmakit_edu is refcounted. The PCI device holds one
  * reference from probe to remove, every open file holds one, so a file
@@ -23,13 +29,13 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/capability.h>
+#include <linux/device.h>
 #include <linux/dma-mapping.h>
 #include <linux/fs.h>
 #include <linux/gfp.h>
 #include <linux/idr.h>
 #include <linux/interrupt.h>
 #include <linux/io.h>
-#include <linux/iommu.h>
 #include <linux/kref.h>
 #include <linux/miscdevice.h>
 #include <linux/module.h>
@@ -38,7 +44,6 @@
 #include <linux/pci.h>
 #include <linux/slab.h>
 #include <linux/spinlock.h>
-#include <linux/swiotlb.h>
 #include <linux/uaccess.h>
 #include <linux/wait.h>
 
@@ -87,11 +92,6 @@ module_param(dma_bits, uint, 0444);
 MODULE_PARM_DESC(dma_bits,
 		 "DMA address bits of the edu devices (24..64, default 28: QEMU's default dma_mask); must match -device edu,dma_mask=");
 
-static unsigned int timeout_ms = 2000;
-module_param(timeout_ms, uint, 0644);
-MODULE_PARM_DESC(timeout_ms,
-		 "how long a command waits for the device's interrupt (10..60000 ms, default 2000)");
-
 static DEFINE_IDA(edu_ida);
 
 struct dmakit_edu {
@@ -107,7 +107,7 @@ struct dmakit_edu {
 
 	struct mutex lock;	/* serialises register commands; guards gone */
 	bool gone;		/* removed from the bus: commands get ENODEV */
-	bool wedged;		/* a DMA never finished: refuse further DMA */
+	struct dmakit_engine engine;	/* DMA: queue, chaining, watchdog */
 
 	spinlock_t irq_lock;	/* guards irq_pending, irq_count */
 	u32 irq_pending;	/* causes acked by the handler, not yet consumed */
@@ -123,9 +123,15 @@ static void edu_release(struct kref *ref)
 	kfree(edu);
 }
 
+/* what an open file of a device node holds */
+struct edu_file {
+	struct dmakit_edu *edu;
+	struct dmakit_client client;
+};
+
 static unsigned long edu_timeout(void)
 {
-	return msecs_to_jiffies(clamp(timeout_ms, 10U, 60000U));
+	return dmakit_engine_timeout();
 }
 
 static irqreturn_t edu_irq_handler(int irq, void *data)
@@ -140,10 +146,13 @@ static irqreturn_t edu_irq_handler(int irq, void *data)
 	iowrite32(causes, edu->regs + EDU_REG_IRQ_ACK);
 
 	spin_lock(&edu->irq_lock);
-	edu->irq_pending |= causes;
+	edu->irq_pending |= causes & ~EDU_IRQ_DMA;
 	edu->irq_count++;
 	spin_unlock(&edu->irq_lock);
-	wake_up(&edu->irq_wait);
+	if (causes & EDU_IRQ_DMA)
+		dmakit_engine_seg_irq(&edu->engine);
+	if (causes & ~EDU_IRQ_DMA)
+		wake_up(&edu->irq_wait);
 	return IRQ_HANDLED;
 }
 
@@ -311,108 +320,47 @@ static bool edu_window_ok(u32 offset, u32 len)
 	       end <= DMAKIT_EDU_WINDOW_MAX;
 }
 
-/*
- * Run one DMA transfer between RAM and the device window at @win_off and
- * wait for it. Caller holds edu->lock.
- *
- * Returns 0 when the device is done with the memory. If the device never
- * finishes, it may still write to @ram later: the device is marked wedged
- * and the caller must neither unmap nor free that memory.
- */
-static int edu_dma_run(struct dmakit_edu *edu, dma_addr_t ram, u32 win_off,
-		       u32 len, bool from_device)
+/* engine ops: the DMA registers; called under edu->engine.lock */
+static void edu_dma_start(struct dmakit_engine *eng, const struct dmakit_seg *seg,
+			  bool irq)
 {
-	u64 window = EDU_WINDOW_ADDR + win_off;
-	u64 src = from_device ? window : ram;
-	u64 dst = from_device ? ram : window;
-	u64 cmd = EDU_DMA_START | EDU_DMA_IRQ;
-	long left;
+	struct dmakit_edu *edu = container_of(eng, struct dmakit_edu, engine);
+	u64 window = EDU_WINDOW_ADDR + seg->dev_off;
+	u64 cmd = EDU_DMA_START;
 
-	if (!edu_window_ok(win_off, len))
-		return -EINVAL;
-	if (from_device)
+	/* the engine never builds one, and QEMU 7.2 would abort on it */
+	if (WARN_ON_ONCE(!edu_window_ok(seg->dev_off, seg->len)))
+		return;
+	if (irq)
+		cmd |= EDU_DMA_IRQ;
+	if (!seg->to_device)
 		cmd |= EDU_DMA_FROM_DEVICE;
-
-	edu_forget_causes(edu, EDU_IRQ_DMA);
-	writeq(src, edu->regs + EDU_REG_DMA_SRC);
-	writeq(dst, edu->regs + EDU_REG_DMA_DST);
-	writeq(len, edu->regs + EDU_REG_DMA_COUNT);
+	writeq(seg->to_device ? seg->bus : window, edu->regs + EDU_REG_DMA_SRC);
+	writeq(seg->to_device ? window : seg->bus, edu->regs + EDU_REG_DMA_DST);
+	writeq(seg->len, edu->regs + EDU_REG_DMA_COUNT);
 	writeq(cmd, edu->regs + EDU_REG_DMA_CMD);
-
-	left = wait_event_timeout(edu->irq_wait,
-				  edu_take_causes(edu, EDU_IRQ_DMA, NULL),
-				  edu_timeout());
-	if (!(readq(edu->regs + EDU_REG_DMA_CMD) & EDU_DMA_START)) {
-		if (!left)
-			dev_warn(&edu->pdev->dev,
-				 "%s: DMA finished but its interrupt was lost\n",
-				 edu->name);
-		return 0;
-	}
-	edu->wedged = true;
-	dev_err(&edu->pdev->dev,
-		"%s: DMA did not finish in %u ms; keeping its memory, refusing further DMA\n",
-		edu->name, timeout_ms);
-	return -ETIMEDOUT;
 }
 
-static bool edu_iommu_translates(struct dmakit_edu *edu)
+static bool edu_dma_busy(struct dmakit_engine *eng)
 {
-	struct iommu_domain *domain = iommu_get_domain_for_dev(&edu->pdev->dev);
+	struct dmakit_edu *edu = container_of(eng, struct dmakit_edu, engine);
 
-	return domain && (domain->type & __IOMMU_DOMAIN_DMA_API);
+	return readq(edu->regs + EDU_REG_DMA_CMD) & EDU_DMA_START;
 }
 
-/* Did this streaming mapping land in a swiotlb bounce buffer? */
-static bool edu_bounced(struct dmakit_edu *edu, dma_addr_t dma)
+static void edu_dma_reset(struct dmakit_engine *eng)
 {
-	/* without an IOMMU, a bus address is a physical address on x86 */
-	return !edu_iommu_translates(edu) &&
-	       is_swiotlb_buffer(&edu->pdev->dev, (phys_addr_t)dma);
+	struct dmakit_edu *edu = container_of(eng, struct dmakit_edu, engine);
+
+	/* a late completion must not end the next segment */
+	iowrite32(EDU_IRQ_DMA, edu->regs + EDU_REG_IRQ_ACK);
 }
 
-/*
- * Can the DMA API give the device a bus address for this memory? Without an
- * IOMMU or swiotlb, memory above the mask cannot be reached at all, and
- * dma_map_page() would warn: answer EIO instead.
- */
-static bool edu_reachable(struct dmakit_edu *edu, struct page *page, u32 len)
-{
-	struct device *dev = &edu->pdev->dev;
-
-	return edu_iommu_translates(edu) || is_swiotlb_active(dev) ||
-	       page_to_phys(page) + len - 1 <= dma_get_mask(dev);
-}
-
-/*
- * Move one page of data through the device window with a streaming mapping.
- * @to_device: the page holds the data and is mapped DMA_TO_DEVICE;
- * otherwise the page receives the data and is mapped DMA_FROM_DEVICE.
- * On -ETIMEDOUT the page stays mapped and must be leaked (edu_dma_run).
- */
-static int edu_dma_page(struct dmakit_edu *edu, struct page *page, u32 len,
-			bool to_device, u64 *dma_out, bool *bounced)
-{
-	enum dma_data_direction dir = to_device ? DMA_TO_DEVICE :
-						  DMA_FROM_DEVICE;
-	struct device *dev = &edu->pdev->dev;
-	dma_addr_t dma;
-	int err;
-
-	if (!edu_reachable(edu, page, len))
-		return -EIO;
-	dma = dma_map_page(dev, page, 0, len, dir);
-	if (dma_mapping_error(dev, dma))
-		return -EIO;
-	*dma_out = dma;
-	*bounced = edu_bounced(edu, dma);
-
-	err = edu_dma_run(edu, dma, 0, len, !to_device);
-	if (err)
-		return err;
-	dma_unmap_page(dev, dma, len, dir);
-	return 0;
-}
+static const struct dmakit_engine_ops edu_engine_ops = {
+	.start = edu_dma_start,
+	.busy = edu_dma_busy,
+	.reset = edu_dma_reset,
+};
 
 static int edu_loopback_check(const struct dmakit_edu_loopback *arg)
 {
@@ -428,8 +376,9 @@ static long edu_loopback(struct dmakit_edu *edu,
 {
 	struct dmakit_edu_loopback arg;
 	struct page *pages[2];
+	dma_addr_t dma[2] = {};
 	bool bounced[2] = {};
-	u64 dma[2] = {};
+	bool leaked;
 	int err, i;
 
 	if (copy_from_user(&arg, uarg, sizeof(arg)))
@@ -452,24 +401,12 @@ static long edu_loopback(struct dmakit_edu *edu,
 	/* poison: data that did not come from the device must not pass */
 	memset(page_address(pages[1]), 0xa5, PAGE_SIZE);
 
-	err = edu_lock(edu);
+	err = dmakit_xfer_loopback(&edu->engine, pages, arg.len, dma, bounced,
+				   &leaked);
+	if (leaked)
+		return err;	/* the device may still use the pages */
 	if (err)
 		goto out_free;
-	if (edu->wedged) {
-		err = -EIO;
-		goto out_unlock;
-	}
-	for (i = 0; i < 2; i++) {
-		err = edu_dma_page(edu, pages[i], arg.len, i == 0, &dma[i],
-				   &bounced[i]);
-		if (err == -ETIMEDOUT) {
-			pages[i] = NULL;	/* the device may still use it */
-			goto out_unlock;
-		}
-		if (err)
-			goto out_unlock;
-	}
-	mutex_unlock(&edu->lock);
 
 	if (copy_to_user(u64_to_user_ptr(arg.dst), page_address(pages[1]),
 			 arg.len)) {
@@ -488,10 +425,7 @@ static long edu_loopback(struct dmakit_edu *edu,
 	}
 	if (copy_to_user(uarg, &arg, sizeof(arg)))
 		err = -EFAULT;
-	goto out_free;
 
-out_unlock:
-	mutex_unlock(&edu->lock);
 out_free:
 	for (i = 0; i < 2; i++)
 		if (pages[i])
@@ -512,9 +446,10 @@ static long edu_dev_info(struct dmakit_edu *edu,
 		.device = pdev->device,
 		.revision = pdev->revision,
 		.hw_id = edu->hw_id,
-		.iommu = edu_iommu_translates(edu),
+		.iommu = dmakit_dma_translated(&pdev->dev),
 		.bar_len = pci_resource_len(pdev, 0),
 		.index = edu->index,
+		.window = edu->engine.window,
 	};
 
 	strscpy(info.name, edu->name, sizeof(info.name));
@@ -526,27 +461,47 @@ static int edu_open(struct inode *inode, struct file *file)
 {
 	struct dmakit_edu *edu = container_of(file->private_data,
 					      struct dmakit_edu, misc);
+	struct edu_file *ef;
 
+	ef = kzalloc(sizeof(*ef), GFP_KERNEL_ACCOUNT);
+	if (!ef)
+		return -ENOMEM;
 	/* misc_open holds misc_mtx: remove() cannot have dropped its ref yet */
 	kref_get(&edu->ref);
-	file->private_data = edu;
+	ef->edu = edu;
+	dmakit_client_init(&ef->client, &edu->engine);
+	file->private_data = ef;
 	return 0;
 }
 
 static int edu_release_file(struct inode *inode, struct file *file)
 {
-	struct dmakit_edu *edu = file->private_data;
+	struct edu_file *ef = file->private_data;
 
-	kref_put(&edu->ref, edu_release);
+	dmakit_client_release(&ef->client);
+	kref_put(&ef->edu->ref, edu_release);
+	kfree(ef);
 	return 0;
+}
+
+static __poll_t edu_poll(struct file *file, poll_table *wait)
+{
+	struct edu_file *ef = file->private_data;
+
+	return dmakit_client_poll(&ef->client, file, wait);
 }
 
 static long edu_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 {
-	struct dmakit_edu *edu = file->private_data;
+	struct edu_file *ef = file->private_data;
+	struct dmakit_edu *edu = ef->edu;
 	void __user *uarg = (void __user *)arg;
 
 	switch (cmd) {
+	case DMAKIT_IOC_XFER:
+		return dmakit_xfer_ioctl(&ef->client, uarg);
+	case DMAKIT_IOC_XFER_REAP:
+		return dmakit_xfer_reap(&ef->client, uarg);
 	case DMAKIT_IOC_DEV_INFO:
 		return edu_dev_info(edu, uarg);
 	case DMAKIT_IOC_EDU_LIVENESS:
@@ -566,6 +521,7 @@ static const struct file_operations edu_fops = {
 	.owner = THIS_MODULE,
 	.open = edu_open,
 	.release = edu_release_file,
+	.poll = edu_poll,
 	.unlocked_ioctl = edu_ioctl,
 	.compat_ioctl = compat_ptr_ioctl,
 	.llseek = noop_llseek,
@@ -609,6 +565,69 @@ static void edu_teardown_irq(struct dmakit_edu *edu)
 	free_irq(edu->irq, edu);
 	pci_free_irq_vectors(edu->pdev);
 }
+
+/* /sys/class/misc/dmakit-eduN/stats/: the engine's counters */
+static struct dmakit_edu *edu_of_dev(struct device *dev)
+{
+	struct miscdevice *misc = dev_get_drvdata(dev);
+
+	return container_of(misc, struct dmakit_edu, misc);
+}
+
+#define EDU_STAT_SHOW(field)						\
+static ssize_t field##_show(struct device *dev,				\
+			    struct device_attribute *attr, char *buf)	\
+{									\
+	struct dmakit_engine_stats st;					\
+									\
+	dmakit_engine_get_stats(&edu_of_dev(dev)->engine, &st);		\
+	return sysfs_emit(buf, "%llu\n", st.field);			\
+}
+
+EDU_STAT_SHOW(requests);
+static DEVICE_ATTR_RO(requests);
+EDU_STAT_SHOW(completed);
+static DEVICE_ATTR_RO(completed);
+EDU_STAT_SHOW(errors);
+static DEVICE_ATTR_RO(errors);
+EDU_STAT_SHOW(cancelled);
+static DEVICE_ATTR_RO(cancelled);
+EDU_STAT_SHOW(timeouts);
+static DEVICE_ATTR_RO(timeouts);
+EDU_STAT_SHOW(bytes);
+static DEVICE_ATTR_RO(bytes);
+EDU_STAT_SHOW(segments);
+static DEVICE_ATTR_RO(segments);
+EDU_STAT_SHOW(bounced);
+static DEVICE_ATTR_RO(bounced);
+EDU_STAT_SHOW(lost_irqs);
+static DEVICE_ATTR_RO(lost_irqs);
+EDU_STAT_SHOW(stale_irqs);
+static DEVICE_ATTR_RO(stale_irqs);
+
+static struct attribute *edu_stats_attrs[] = {
+	&dev_attr_requests.attr,
+	&dev_attr_completed.attr,
+	&dev_attr_errors.attr,
+	&dev_attr_cancelled.attr,
+	&dev_attr_timeouts.attr,
+	&dev_attr_bytes.attr,
+	&dev_attr_segments.attr,
+	&dev_attr_bounced.attr,
+	&dev_attr_lost_irqs.attr,
+	&dev_attr_stale_irqs.attr,
+	NULL
+};
+
+static const struct attribute_group edu_stats_group = {
+	.name = "stats",
+	.attrs = edu_stats_attrs,
+};
+
+static const struct attribute_group *edu_groups[] = {
+	&edu_stats_group,
+	NULL
+};
 
 static int edu_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 {
@@ -655,6 +674,10 @@ static int edu_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 			err);
 		goto err_free_index;
 	}
+	/* the engine cuts every DMA segment to the window: any length will do */
+	dma_set_max_seg_size(dev, UINT_MAX);
+	dmakit_engine_init(&edu->engine, &edu_engine_ops, dev, edu->name,
+			   DMAKIT_EDU_WINDOW_MAX);
 	pci_set_master(pdev);
 
 	err = edu_setup_irq(edu);
@@ -669,6 +692,7 @@ static int edu_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	edu->misc.name = edu->name;
 	edu->misc.fops = &edu_fops;
 	edu->misc.parent = dev;
+	edu->misc.groups = edu_groups;
 	err = misc_register(&edu->misc);
 	if (err)
 		goto err_stop_device;
@@ -678,7 +702,7 @@ static int edu_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	dev_info(dev, "%s: edu %u.%u, %s irq %d, %u-bit DMA%s\n", edu->name,
 		 edu->hw_id >> 24, (edu->hw_id >> 16) & 0xff,
 		 edu->irq_mode == DMAKIT_IRQ_MSI ? "MSI" : "INTx", edu->irq,
-		 dma_bits, edu_iommu_translates(edu) ? " through IOMMU" : "");
+		 dma_bits, dmakit_dma_translated(dev) ? " through IOMMU" : "");
 	return 0;
 
 err_stop_device:
@@ -704,6 +728,8 @@ static void edu_remove(struct pci_dev *pdev)
 	mutex_lock(&edu->lock);
 	edu->gone = true;
 	mutex_unlock(&edu->lock);
+	/* fail queued transfers, let the one in flight end */
+	dmakit_engine_stop(&edu->engine);
 
 	iowrite32(0, edu->regs + EDU_REG_STATUS);
 	edu_teardown_irq(edu);

@@ -685,6 +685,18 @@ TEST_F(rules, a_hundred_processes_map_one_buffer)
 	munmap(map, 4 * PAGE);
 }
 
+/* read(2) and write(2) of 0 bytes answer 0, inside and at the end */
+TEST_F(rules, zero_length_read_and_write_return_zero)
+{
+	char c = 1;
+
+	EXPECT_EQ(0, pread(self->fd, &c, 0, 0));
+	EXPECT_EQ(0, pwrite(self->fd, &c, 0, 0));
+	EXPECT_EQ(0, pread(self->fd, &c, 0, 4 * PAGE));
+	EXPECT_EQ(0, pread(self->fd, NULL, 0, 1));
+	EXPECT_EQ(1, c);
+}
+
 TEST(unload_is_refused_while_a_mapping_exists)
 {
 	unsigned char *map;

@@ -18,7 +18,7 @@
 #include <linux/ioctl.h>
 #include <linux/types.h>
 
-#define DMAKIT_ABI_VERSION	2
+#define DMAKIT_ABI_VERSION	3
 
 #define DMAKIT_IOC_MAGIC	0xDA
 
@@ -198,6 +198,8 @@ struct dmakit_translate {
  * @iommu:         1 if DMA of this device is translated by an IOMMU
  *                 (bus addresses are IOVAs), 0 if bus address == physical.
  * @index:         N of the node name.
+ * @window:        bytes of device memory a TO/FROM_DEVICE transfer can
+ *                 address (edu: 4095, see DMAKIT_EDU_WINDOW_MAX).
  * @name:          node name, e.g. "dmakit-edu0" (NUL-terminated).
  * @bus_id:        bus address, e.g. "0000:00:04.0" (NUL-terminated).
  * @reserved:      0.
@@ -214,13 +216,129 @@ struct dmakit_dev_info {
 	__u32 iommu;
 	__u64 bar_len;
 	__u32 index;
-	__u32 pad;
+	__u32 window;
 	char name[32];
 	char bus_id[32];
 	__u64 reserved[4];
 };
 
 #define DMAKIT_IOC_DEV_INFO	_IOR(DMAKIT_IOC_MAGIC, 0x20, struct dmakit_dev_info)
+
+/* ---- DMA transfers on a device node ------------------------------------ */
+
+/* dmakit_xfer.dir */
+#define DMAKIT_DIR_TO_DEVICE	1	/* buffer -> device window */
+#define DMAKIT_DIR_FROM_DEVICE	2	/* device window -> buffer */
+#define DMAKIT_DIR_COPY		3	/* buffer -> device -> dst buffer, any length */
+
+/* dmakit_xfer.flags */
+#define DMAKIT_XFER_ASYNC	0x1	/* queue it; reap with DMAKIT_IOC_XFER_REAP */
+
+/**
+ * struct dmakit_xfer_result - what a transfer did (all fields out).
+ * @id, @user_data: of the request.
+ * @status:        0, or a negative errno: -EINTR (cancelled by a signal or
+ *                 by closing the fd), -ETIMEDOUT (the device did not report
+ *                 completion in timeout_ms), -EIO (the device cannot reach
+ *                 the memory, or the DMA mapping failed), -ENODEV (device
+ *                 removed), -ENOMEM.
+ * @segments:      device transfers issued for the request.
+ * @sg_entries:    scatterlist entries before DMA mapping (physically
+ *                 contiguous runs; both buffers summed for COPY).
+ * @dma_segments:  DMA segments after mapping (an IOMMU may merge entries).
+ * @bounced:       DMA segments that went through a swiotlb bounce buffer.
+ * @pad:           0.
+ * @device_ns:     from the first segment's start to the last one's end.
+ * @reserved:      0.
+ */
+struct dmakit_xfer_result {
+	__u64 id;
+	__u64 user_data;
+	__s32 status;
+	__u32 segments;
+	__u32 sg_entries;
+	__u32 dma_segments;
+	__u32 bounced;
+	__u32 pad;
+	__u64 device_ns;
+	__u64 reserved[2];
+};
+
+/**
+ * struct dmakit_xfer - DMAKIT_IOC_XFER: a DMA transfer between buffers and
+ * the device.
+ *
+ * TO_DEVICE and FROM_DEVICE move @len bytes between the buffer @fd at
+ * @offset and the device's memory at @dev_offset; @dev_offset + @len must fit
+ * the device window (dmakit_dev_info.window). COPY moves @len bytes (any
+ * length up to the buffers' sizes) from @fd at @offset through the device
+ * window into @dst_fd at @dst_offset, window-sized chunk after chunk: both
+ * buffers are DMA-mapped (streaming, dma_map_single for contig buffers,
+ * dma_map_sgtable for the others) and the driver chains the device's
+ * segments from its interrupt handler. @dst_fd may be @fd when the two
+ * ranges do not overlap.
+ *
+ * Synchronous unless DMAKIT_XFER_ASYNC: the call returns when the device is
+ * done, with the out fields filled. A signal ends the wait with EINTR only
+ * after the device stopped touching the memory (the segment in flight
+ * finishes; later ones are not issued). Asynchronous: the call returns at
+ * once with @id; poll() on the device fd reports POLLIN when a result can be
+ * reaped.
+ *
+ * @fd:         in: buffer fd (source of TO_DEVICE and COPY, target of
+ *              FROM_DEVICE).
+ * @dst_fd:     in: COPY: target buffer fd; otherwise 0.
+ * @offset:     in: byte offset in @fd's buffer.
+ * @dst_offset: in: COPY: byte offset in @dst_fd's buffer; otherwise 0.
+ * @len:        in: bytes, at least 1.
+ * @dev_offset: in: TO/FROM_DEVICE: offset in the device window; COPY: 0.
+ * @dir:        in: DMAKIT_DIR_*.
+ * @flags:      in: DMAKIT_XFER_*.
+ * @pad:        0.
+ * @user_data:  in: returned with the result of an asynchronous transfer.
+ * @id:         out: the request's number on this device (never 0).
+ * @result:     out (synchronous): what happened; see struct dmakit_xfer_result.
+ * @reserved:   0.
+ */
+struct dmakit_xfer {
+	__s32 fd;
+	__s32 dst_fd;
+	__u64 offset;
+	__u64 dst_offset;
+	__u64 len;
+	__u32 dev_offset;
+	__u32 dir;
+	__u32 flags;
+	__u32 pad;
+	__u64 user_data;
+	__u64 id;
+	struct dmakit_xfer_result result;
+	__u64 reserved[2];
+};
+
+/* dmakit_xfer_reap.flags */
+#define DMAKIT_REAP_WAIT	0x1	/* block until a result is there */
+
+/**
+ * struct dmakit_xfer_reap - DMAKIT_IOC_XFER_REAP: collect the result of an
+ * asynchronous transfer submitted on this fd (oldest completion first).
+ * EAGAIN: none completed yet (without DMAKIT_REAP_WAIT); ENOENT: this fd
+ * has no asynchronous transfer outstanding.
+ * @flags:    in: DMAKIT_REAP_*.
+ * @pad:      0.
+ * @result:   out.
+ */
+struct dmakit_xfer_reap {
+	__u32 flags;
+	__u32 pad;
+	struct dmakit_xfer_result result;
+};
+
+/* asynchronous transfers one fd may have outstanding (then EBUSY) */
+#define DMAKIT_XFER_MAX_ASYNC	64
+
+#define DMAKIT_IOC_XFER		_IOWR(DMAKIT_IOC_MAGIC, 0x30, struct dmakit_xfer)
+#define DMAKIT_IOC_XFER_REAP	_IOWR(DMAKIT_IOC_MAGIC, 0x31, struct dmakit_xfer_reap)
 
 /* ---- edu engine: register-level operations ----------------------------- */
 

@@ -1,0 +1,647 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * dmakit mapping layer and transfer requests (device-agnostic).
+ *
+ * A transfer names up to two "sides" of RAM (a range of a buffer, or a
+ * kernel page of the driver's own) and a device window. When the engine
+ * is about to run it (prepare), each side is given to the DMA API:
+ *   contig buffer  dma_map_single() of its linear-map address;
+ *   kernel page    dma_map_page();
+ *   pages/vmalloc  an sg_table over the page array (physically contiguous
+ *                  runs merged), dma_map_sgtable(); the IOMMU may merge
+ *                  entries further, so both counts are reported.
+ * Then the DMA segments are cut into device segments: no segment crosses
+ * the end of a DMA segment or of the device window. A COPY alternates
+ * "source chunk -> window" and "window -> destination chunk".
+ * When it ended (finish) everything is unmapped, which hands the memory
+ * back to the CPU (and copies bounce buffers back).
+ *
+ * The request holds a reference to each buffer's file, so closing the fd
+ * or unmapping the buffer during the transfer frees nothing until the
+ * device is done.
+ *
+ * Asynchronous requests belong to a client (an open device file):
+ * client->lock guards its lists; lock order is client->lock, then the
+ * engine's lock.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/dma-mapping.h>
+#include <linux/file.h>
+#include <linux/fs.h>
+#include <linux/iommu.h>
+#include <linux/mm.h>
+#include <linux/overflow.h>
+#include <linux/poll.h>
+#include <linux/scatterlist.h>
+#include <linux/slab.h>
+#include <linux/swiotlb.h>
+#include <linux/uaccess.h>
+
+#include <uapi/dmakit.h>
+
+#include "dmakit.h"
+
+struct xfer_side {
+	struct file *file;		/* holds the buffer, or NULL */
+	struct dmakit_buffer *buf;
+	struct page *page;		/* a kernel page instead of a buffer */
+	u64 off;
+	enum dma_data_direction dir;
+	bool single;			/* dma_map_single/page, else sgt */
+	bool mapped;
+	dma_addr_t dma;
+	struct sg_table sgt;
+	unsigned int sg_entries;
+	unsigned int dma_segments;
+	unsigned int bounced;
+};
+
+struct xfer_req {
+	struct dmakit_req req;
+	struct dmakit_engine *eng;
+	struct dmakit_client *client;	/* asynchronous owner, or NULL */
+	struct list_head client_node;	/* client->pending / completed */
+	struct completion done;		/* synchronous: released */
+	u64 len;
+	u32 dev_off;
+	u32 dir;
+	unsigned int nsides;
+	struct xfer_side side[2];
+	struct dmakit_xfer_result result;
+};
+
+/* Is DMA of @dev translated by an IOMMU (bus address != physical)? */
+bool dmakit_dma_translated(struct device *dev)
+{
+	struct iommu_domain *domain = iommu_get_domain_for_dev(dev);
+
+	return domain && (domain->type & __IOMMU_DOMAIN_DMA_API);
+}
+
+/* Did a streaming mapping at @dma land in a swiotlb bounce buffer? */
+bool dmakit_dma_bounced(struct device *dev, dma_addr_t dma)
+{
+	/* without an IOMMU, a bus address is a physical address on x86 */
+	return !dmakit_dma_translated(dev) &&
+	       is_swiotlb_buffer(dev, (phys_addr_t)dma);
+}
+
+/*
+ * Can the DMA API give @dev a bus address for [@phys, @phys + @len)?
+ * Without an IOMMU or swiotlb, memory above the mask cannot be reached at
+ * all, and dma-direct would warn: answer EIO instead.
+ */
+static bool dma_reachable(struct device *dev, phys_addr_t phys, u64 len)
+{
+	return dmakit_dma_translated(dev) || is_swiotlb_active(dev) ||
+	       phys + len - 1 <= dma_get_mask(dev);
+}
+
+static struct page *side_page(struct xfer_side *s, pgoff_t index)
+{
+	return s->page ? s->page : dmakit_buffer_page(s->buf, index);
+}
+
+static int side_map(struct xfer_req *xr, struct xfer_side *s)
+{
+	struct device *dev = xr->eng->dev;
+	pgoff_t first = s->off >> PAGE_SHIFT;
+	pgoff_t last = (s->off + xr->len - 1) >> PAGE_SHIFT;
+	struct scatterlist *sg;
+	pgoff_t i;
+	int err;
+
+	for (i = first; i <= last; i++)
+		if (!dma_reachable(dev, page_to_phys(side_page(s, i)), PAGE_SIZE))
+			return -EIO;
+
+	if (s->page || s->buf->kind == DMAKIT_KIND_CONTIG) {
+		if (s->page)
+			s->dma = dma_map_page(dev, s->page, s->off, xr->len,
+					      s->dir);
+		else
+			s->dma = dma_map_single(dev, s->buf->vaddr + s->off,
+						xr->len, s->dir);
+		if (dma_mapping_error(dev, s->dma))
+			return -EIO;
+		s->single = true;
+		s->mapped = true;
+		s->sg_entries = 1;
+		s->dma_segments = 1;
+		s->bounced = dmakit_dma_bounced(dev, s->dma);
+		return 0;
+	}
+
+	err = sg_alloc_table_from_pages_segment(&s->sgt, s->buf->pages + first,
+						last - first + 1,
+						offset_in_page(s->off),
+						xr->len,
+						dma_get_max_seg_size(dev),
+						GFP_KERNEL_ACCOUNT);
+	if (err)
+		return err;
+	s->sg_entries = s->sgt.orig_nents;
+	err = dma_map_sgtable(dev, &s->sgt, s->dir, 0);
+	if (err) {
+		sg_free_table(&s->sgt);
+		return err == -ENOMEM ? -ENOMEM : -EIO;
+	}
+	s->mapped = true;
+	s->dma_segments = s->sgt.nents;
+	for_each_sgtable_dma_sg(&s->sgt, sg, i)
+		s->bounced += dmakit_dma_bounced(dev, sg_dma_address(sg));
+	return 0;
+}
+
+static void side_unmap(struct xfer_req *xr, struct xfer_side *s)
+{
+	struct device *dev = xr->eng->dev;
+
+	if (!s->mapped)
+		return;
+	if (s->single && s->page)
+		dma_unmap_page(dev, s->dma, xr->len, s->dir);
+	else if (s->single)
+		dma_unmap_single(dev, s->dma, xr->len, s->dir);
+	else
+		dma_unmap_sgtable(dev, &s->sgt, s->dir, 0);
+	if (!s->single)
+		sg_free_table(&s->sgt);
+	s->mapped = false;
+}
+
+/* walks the DMA segments of one side */
+struct dma_cursor {
+	struct scatterlist *sg;
+	dma_addr_t addr;
+	u64 left;
+};
+
+static void cursor_init(struct dma_cursor *c, struct xfer_req *xr,
+			struct xfer_side *s)
+{
+	if (s->single) {
+		c->sg = NULL;
+		c->addr = s->dma;
+		c->left = xr->len;
+	} else {
+		c->sg = s->sgt.sgl;
+		c->addr = sg_dma_address(c->sg);
+		c->left = sg_dma_len(c->sg);
+	}
+}
+
+/* up to @want bytes from the cursor's DMA segment: where they are, how many */
+static u32 cursor_take(struct dma_cursor *c, u32 want, dma_addr_t *addr)
+{
+	u32 got;
+
+	if (!c->left && c->sg) {
+		c->sg = sg_next(c->sg);
+		c->addr = sg_dma_address(c->sg);
+		c->left = sg_dma_len(c->sg);
+	}
+	got = min_t(u64, want, c->left);
+	*addr = c->addr;
+	c->addr += got;
+	c->left -= got;
+	return got;
+}
+
+/* device segments for @len bytes of a side at window offset @dev_off */
+static void add_segs(struct dmakit_req *req, struct dma_cursor *c,
+		     u32 dev_off, u32 len, bool to_device)
+{
+	u32 done = 0;
+
+	while (done < len) {
+		struct dmakit_seg *seg = &req->segs[req->nsegs++];
+
+		seg->len = cursor_take(c, len - done, &seg->bus);
+		seg->dev_off = dev_off + done;
+		seg->to_device = to_device;
+		done += seg->len;
+	}
+}
+
+static int xfer_build_segs(struct xfer_req *xr)
+{
+	struct dmakit_req *req = &xr->req;
+	u32 window = xr->eng->window;
+	struct dma_cursor c[2];
+	size_t max;
+	u64 pos;
+
+	/* every DMA segment end and every chunk end may cut a segment */
+	max = xr->side[0].dma_segments + div64_u64(xr->len, window) + 1;
+	if (xr->nsides == 2)
+		max += xr->side[1].dma_segments + div64_u64(xr->len, window) + 1;
+	req->segs = kvmalloc_array(max, sizeof(*req->segs), GFP_KERNEL_ACCOUNT);
+	if (!req->segs)
+		return -ENOMEM;
+	req->nsegs = 0;
+
+	cursor_init(&c[0], xr, &xr->side[0]);
+	if (xr->dir != DMAKIT_DIR_COPY) {
+		add_segs(req, &c[0], xr->dev_off, xr->len,
+			 xr->dir == DMAKIT_DIR_TO_DEVICE);
+		return 0;
+	}
+	cursor_init(&c[1], xr, &xr->side[1]);
+	for (pos = 0; pos < xr->len; pos += window) {
+		u32 chunk = min_t(u64, window, xr->len - pos);
+
+		add_segs(req, &c[0], 0, chunk, true);
+		add_segs(req, &c[1], 0, chunk, false);
+	}
+	return 0;
+}
+
+static void xfer_unmap(struct xfer_req *xr)
+{
+	unsigned int i;
+
+	for (i = xr->nsides; i-- > 0;)
+		side_unmap(xr, &xr->side[i]);
+}
+
+static int xfer_prepare(struct dmakit_req *req)
+{
+	struct xfer_req *xr = container_of(req, struct xfer_req, req);
+	unsigned int i, bounced = 0;
+	int err;
+
+	for (i = 0; i < xr->nsides; i++) {
+		err = side_map(xr, &xr->side[i]);
+		if (err)
+			goto err_unmap;
+		bounced += xr->side[i].bounced;
+	}
+	err = xfer_build_segs(xr);
+	if (err)
+		goto err_unmap;
+	dmakit_engine_add_bounced(xr->eng, bounced);
+	return 0;
+
+err_unmap:
+	xfer_unmap(xr);
+	return err;
+}
+
+static void xfer_finish(struct dmakit_req *req)
+{
+	xfer_unmap(container_of(req, struct xfer_req, req));
+}
+
+static void xfer_fill_result(struct xfer_req *xr)
+{
+	struct dmakit_xfer_result *r = &xr->result;
+	unsigned int i;
+
+	r->id = xr->req.id;
+	r->status = xr->req.status;
+	r->segments = xr->req.prepared ? xr->req.next : 0;
+	r->sg_entries = 0;
+	r->dma_segments = 0;
+	r->bounced = 0;
+	for (i = 0; i < xr->nsides; i++) {
+		r->sg_entries += xr->side[i].sg_entries;
+		r->dma_segments += xr->side[i].dma_segments;
+		r->bounced += xr->side[i].bounced;
+	}
+	if (xr->req.prepared && ktime_after(xr->req.t_end, xr->req.t_start))
+		r->device_ns = ktime_to_ns(ktime_sub(xr->req.t_end,
+						     xr->req.t_start));
+}
+
+static void xfer_release(struct dmakit_req *req)
+{
+	struct xfer_req *xr = container_of(req, struct xfer_req, req);
+	struct dmakit_client *client = xr->client;
+
+	xfer_fill_result(xr);
+	if (!client) {
+		complete(&xr->done);
+		return;
+	}
+	spin_lock(&client->lock);
+	list_move_tail(&xr->client_node, &client->completed);
+	spin_unlock(&client->lock);
+	wake_up(&client->wait);
+}
+
+static const struct dmakit_req_ops xfer_req_ops = {
+	.prepare = xfer_prepare,
+	.finish = xfer_finish,
+	.release = xfer_release,
+};
+
+static struct xfer_req *xfer_req_alloc(struct dmakit_engine *eng)
+{
+	struct xfer_req *xr = kzalloc(sizeof(*xr), GFP_KERNEL_ACCOUNT);
+
+	if (!xr)
+		return NULL;
+	dmakit_req_init(&xr->req, &xfer_req_ops);
+	xr->eng = eng;
+	INIT_LIST_HEAD(&xr->client_node);
+	init_completion(&xr->done);
+	return xr;
+}
+
+/* Free a request the engine is done with (or never took). */
+static void xfer_req_free(struct xfer_req *xr)
+{
+	unsigned int i;
+
+	/* a wedged device may still write there: keep the memory forever */
+	if (!xr->req.leak) {
+		for (i = 0; i < xr->nsides; i++)
+			if (xr->side[i].file)
+				fput(xr->side[i].file);
+		kvfree(xr->req.segs);
+	}
+	kfree(xr);
+}
+
+/* Run a request and wait for it; a signal cancels it (see the uapi). */
+static int xfer_run_sync(struct xfer_req *xr)
+{
+	int err;
+
+	err = dmakit_engine_submit(xr->eng, &xr->req);
+	if (err)
+		return err;
+	if (wait_for_completion_interruptible(&xr->done)) {
+		dmakit_engine_cancel(xr->eng, &xr->req);
+		wait_for_completion(&xr->done);
+	}
+	return xr->req.status;
+}
+
+/* the buffer behind @fd, with its file held in @s */
+static int side_get(struct xfer_side *s, int fd, u64 off, u64 len,
+		    bool written)
+{
+	u64 end;
+
+	s->file = fget(fd);
+	if (!s->file)
+		return -EBADF;
+	s->buf = dmakit_buffer_of(s->file);
+	if (!s->buf)
+		return -EINVAL;
+	if (written && !(s->file->f_mode & FMODE_WRITE))
+		return -EBADF;	/* as write(2) on a read-only fd */
+	if (check_add_overflow(off, len, &end) || end > s->buf->size)
+		return -EINVAL;
+	s->off = off;
+	s->dir = written ? DMA_FROM_DEVICE : DMA_TO_DEVICE;
+	return 0;
+}
+
+static int xfer_check(const struct dmakit_xfer *arg, u32 window)
+{
+	u64 end;
+
+	if (arg->flags & ~DMAKIT_XFER_ASYNC)
+		return -EINVAL;
+	if (arg->pad || arg->reserved[0] || arg->reserved[1] || !arg->len)
+		return -EINVAL;
+	switch (arg->dir) {
+	case DMAKIT_DIR_TO_DEVICE:
+	case DMAKIT_DIR_FROM_DEVICE:
+		if (arg->dst_fd || arg->dst_offset)
+			return -EINVAL;
+		if (check_add_overflow((u64)arg->dev_offset, arg->len, &end) ||
+		    end > window)
+			return -EINVAL;
+		return 0;
+	case DMAKIT_DIR_COPY:
+		return arg->dev_offset ? -EINVAL : 0;
+	default:
+		return -EINVAL;
+	}
+}
+
+static int xfer_get_sides(struct xfer_req *xr, const struct dmakit_xfer *arg)
+{
+	struct xfer_side *src = &xr->side[0], *dst = &xr->side[1];
+	int err;
+
+	xr->nsides = 1;
+	err = side_get(src, arg->fd, arg->offset, arg->len,
+		       arg->dir == DMAKIT_DIR_FROM_DEVICE);
+	if (err || arg->dir != DMAKIT_DIR_COPY)
+		return err;
+	xr->nsides = 2;
+	err = side_get(dst, arg->dst_fd, arg->dst_offset, arg->len, true);
+	if (err)
+		return err;
+	/* chunks would overwrite source bytes not yet sent */
+	if (src->buf == dst->buf && src->off < dst->off + arg->len &&
+	    dst->off < src->off + arg->len)
+		return -EINVAL;
+	return 0;
+}
+
+/**
+ * dmakit_xfer_ioctl() - DMAKIT_IOC_XFER on a device node.
+ * @client: the open device file's client state.
+ * @uarg:   struct dmakit_xfer from user space.
+ *
+ * Return: see docs/abi.md: 0; -EINVAL, -EBADF (bad argument); -EBUSY (too
+ * many asynchronous transfers outstanding); the request's status.
+ */
+long dmakit_xfer_ioctl(struct dmakit_client *client,
+		       struct dmakit_xfer __user *uarg)
+{
+	struct dmakit_engine *eng = client->eng;
+	struct dmakit_xfer arg;
+	struct xfer_req *xr;
+	int err;
+
+	if (copy_from_user(&arg, uarg, sizeof(arg)))
+		return -EFAULT;
+	err = xfer_check(&arg, eng->window);
+	if (err)
+		return err;
+	xr = xfer_req_alloc(eng);
+	if (!xr)
+		return -ENOMEM;
+	xr->len = arg.len;
+	xr->dev_off = arg.dev_offset;
+	xr->dir = arg.dir;
+	xr->req.bytes = arg.len;
+	xr->result.user_data = arg.user_data;
+	err = xfer_get_sides(xr, &arg);
+	if (err)
+		goto out_free;
+
+	if (!(arg.flags & DMAKIT_XFER_ASYNC)) {
+		err = xfer_run_sync(xr);
+		arg.id = xr->result.id;
+		arg.result = xr->result;
+		if (copy_to_user(uarg, &arg, sizeof(arg)) && !err)
+			err = -EFAULT;
+		goto out_free;
+	}
+
+	spin_lock(&client->lock);
+	if (client->closing || client->outstanding >= DMAKIT_XFER_MAX_ASYNC) {
+		spin_unlock(&client->lock);
+		err = -EBUSY;
+		goto out_free;
+	}
+	client->outstanding++;
+	xr->client = client;
+	list_add_tail(&xr->client_node, &client->pending);
+	err = dmakit_engine_submit(eng, &xr->req);
+	if (err) {
+		list_del(&xr->client_node);
+		client->outstanding--;
+		spin_unlock(&client->lock);
+		goto out_free;
+	}
+	arg.id = xr->req.id;
+	spin_unlock(&client->lock);
+	/* the request is the client's now; a fault here loses only the id */
+	if (put_user(arg.id, &uarg->id))
+		return -EFAULT;
+	return 0;
+
+out_free:
+	xfer_req_free(xr);
+	return err;
+}
+
+/**
+ * dmakit_xfer_reap() - DMAKIT_IOC_XFER_REAP: the oldest finished
+ * asynchronous transfer of this client.
+ * @client: the client.
+ * @uarg:   struct dmakit_xfer_reap from user space.
+ */
+long dmakit_xfer_reap(struct dmakit_client *client,
+		      struct dmakit_xfer_reap __user *uarg)
+{
+	struct dmakit_xfer_reap arg;
+	struct xfer_req *xr;
+
+	if (copy_from_user(&arg, uarg, sizeof(arg)))
+		return -EFAULT;
+	if ((arg.flags & ~DMAKIT_REAP_WAIT) || arg.pad)
+		return -EINVAL;
+
+	for (;;) {
+		bool none;
+
+		spin_lock(&client->lock);
+		xr = list_first_entry_or_null(&client->completed,
+					      struct xfer_req, client_node);
+		if (xr) {
+			list_del_init(&xr->client_node);
+			client->outstanding--;
+		}
+		none = list_empty(&client->pending);
+		spin_unlock(&client->lock);
+		if (xr)
+			break;
+		if (none)
+			return -ENOENT;
+		if (!(arg.flags & DMAKIT_REAP_WAIT))
+			return -EAGAIN;
+		if (wait_event_interruptible(client->wait,
+					     !list_empty(&client->completed) ||
+					     list_empty(&client->pending)))
+			return -ERESTARTSYS;
+	}
+	arg.result = xr->result;
+	xfer_req_free(xr);
+	return copy_to_user(uarg, &arg, sizeof(arg)) ? -EFAULT : 0;
+}
+
+void dmakit_client_init(struct dmakit_client *client,
+			struct dmakit_engine *eng)
+{
+	client->eng = eng;
+	spin_lock_init(&client->lock);
+	INIT_LIST_HEAD(&client->pending);
+	INIT_LIST_HEAD(&client->completed);
+	init_waitqueue_head(&client->wait);
+}
+
+__poll_t dmakit_client_poll(struct dmakit_client *client, struct file *file,
+			    poll_table *wait)
+{
+	poll_wait(file, &client->wait, wait);
+	return list_empty_careful(&client->completed) ? 0 :
+	       EPOLLIN | EPOLLRDNORM;
+}
+
+/**
+ * dmakit_client_release() - the device file is closed: cancel its
+ * asynchronous transfers, wait until the device let go of their memory,
+ * and drop their results.
+ * @client: the client.
+ */
+void dmakit_client_release(struct dmakit_client *client)
+{
+	struct xfer_req *xr, *tmp;
+
+	spin_lock(&client->lock);
+	client->closing = true;
+	list_for_each_entry(xr, &client->pending, client_node)
+		dmakit_engine_cancel(client->eng, &xr->req);
+	spin_unlock(&client->lock);
+
+	wait_event(client->wait, list_empty_careful(&client->pending));
+	list_for_each_entry_safe(xr, tmp, &client->completed, client_node) {
+		list_del(&xr->client_node);
+		xfer_req_free(xr);
+	}
+}
+
+/**
+ * dmakit_xfer_loopback() - move @len bytes from @pages[0] through the
+ * device window into @pages[1], synchronously (DMAKIT_IOC_EDU_LOOPBACK).
+ * @eng:     the engine.
+ * @pages:   source, destination; kernel pages of the caller.
+ * @len:     1..window.
+ * @dma:     out: the bus addresses the device was given.
+ * @bounced: out: whether each mapping went through swiotlb.
+ * @leaked:  out: the device may still write the pages (see Return).
+ *
+ * Return: 0, a request status, or -ETIMEDOUT with *@leaked set when the
+ * device may still write the pages: the caller must not free them.
+ */
+int dmakit_xfer_loopback(struct dmakit_engine *eng, struct page *pages[2],
+			 u32 len, dma_addr_t dma[2], bool bounced[2],
+			 bool *leaked)
+{
+	struct xfer_req *xr;
+	int err, i;
+
+	*leaked = false;
+	if (!len || len > eng->window)
+		return -EINVAL;
+	xr = xfer_req_alloc(eng);
+	if (!xr)
+		return -ENOMEM;
+	xr->len = len;
+	xr->dir = DMAKIT_DIR_COPY;
+	xr->req.bytes = len;
+	xr->nsides = 2;
+	for (i = 0; i < 2; i++) {
+		xr->side[i].page = pages[i];
+		xr->side[i].dir = i ? DMA_FROM_DEVICE : DMA_TO_DEVICE;
+	}
+	err = xfer_run_sync(xr);
+	for (i = 0; i < 2; i++) {
+		dma[i] = xr->side[i].dma;
+		bounced[i] = xr->side[i].bounced;
+	}
+	*leaked = xr->req.leak;
+	xfer_req_free(xr);
+	return err;
+}
