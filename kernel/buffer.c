@@ -15,7 +15,10 @@
  *   pages    one order-0 page at a time, kept in an array;
  *   vmalloc  vmalloc_user(): virtually contiguous, zeroed, user-mappable;
  *            its pages are also listed in an array, so that the fault path
- *            can insert them in batches like the pages kind's.
+ *            can insert them in batches like the pages kind's;
+ *   coherent dma_alloc_coherent() for one device (DMAKIT_IOC_ALLOC on that
+ *            device's node): the device reaches it at one bus address, no
+ *            mapping or sync needed; the buffer holds the device.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -51,9 +54,15 @@ MODULE_PARM_DESC(max_buffer_mb, "largest buffer DMAKIT_IOC_ALLOC creates, in MiB
  */
 struct page *dmakit_buffer_page(struct dmakit_buffer *buf, pgoff_t index)
 {
+	void *kva = buf->vaddr + (index << PAGE_SHIFT);
+
 	switch (buf->kind) {
 	case DMAKIT_KIND_CONTIG:
-		return virt_to_page(buf->vaddr + (index << PAGE_SHIFT));
+		return virt_to_page(kva);
+	case DMAKIT_KIND_COHERENT:
+		/* the linear map on x86; a remapping elsewhere */
+		return is_vmalloc_addr(kva) ? vmalloc_to_page(kva) :
+					      virt_to_page(kva);
 	default:
 		return buf->pages[index];
 	}
@@ -91,6 +100,12 @@ static int buffer_alloc_memory(struct dmakit_buffer *buf)
 	pgoff_t i;
 
 	switch (buf->kind) {
+	case DMAKIT_KIND_COHERENT:
+		/* zeroed by the DMA layer */
+		buf->vaddr = dma_alloc_coherent(buf->dma_dev, buf->size,
+						&buf->dma_handle,
+						GFP_KERNEL | __GFP_NOWARN);
+		return buf->vaddr ? 0 : -ENOMEM;
 	case DMAKIT_KIND_CONTIG:
 		if (get_order(buf->size) >= MAX_ORDER)
 			return buffer_alloc_cma(buf);
@@ -128,6 +143,11 @@ static void buffer_free(struct dmakit_buffer *buf)
 	pgoff_t i;
 
 	switch (buf->kind) {
+	case DMAKIT_KIND_COHERENT:
+		if (buf->vaddr)
+			dma_free_coherent(buf->dma_dev, buf->size, buf->vaddr,
+					  buf->dma_handle);
+		break;
 	case DMAKIT_KIND_CONTIG:
 		if (buf->from_cma)
 			dma_free_pages(dmakit_alloc_device(), buf->size,
@@ -146,6 +166,7 @@ static void buffer_free(struct dmakit_buffer *buf)
 		kvfree(buf->pages);
 		break;
 	}
+	put_device(buf->dma_dev);
 	kfree(buf);
 }
 
@@ -256,19 +277,51 @@ static const struct file_operations buffer_fops = {
 	.compat_ioctl = compat_ptr_ioctl,
 };
 
+/**
+ * dmakit_buffer_copy_kernel() - copy between a buffer and kernel memory.
+ * @buf:       the buffer.
+ * @off:       byte offset in it; @off + @len within the buffer (checked by
+ *             the caller).
+ * @kbuf:      kernel memory.
+ * @len:       bytes.
+ * @to_buffer: copy @kbuf into the buffer, else the other way.
+ */
+void dmakit_buffer_copy_kernel(struct dmakit_buffer *buf, u64 off, void *kbuf,
+			       size_t len, bool to_buffer)
+{
+	while (len) {
+		size_t chunk = min_t(size_t, len, PAGE_SIZE - offset_in_page(off));
+		void *kaddr = kmap_local_page(dmakit_buffer_page(buf,
+							 off >> PAGE_SHIFT));
+
+		if (to_buffer)
+			memcpy(kaddr + offset_in_page(off), kbuf, chunk);
+		else
+			memcpy(kbuf, kaddr + offset_in_page(off), chunk);
+		kunmap_local(kaddr);
+		off += chunk;
+		kbuf += chunk;
+		len -= chunk;
+	}
+}
+
 /* the buffer behind @file, or NULL if @file is not a dmakit buffer */
 struct dmakit_buffer *dmakit_buffer_of(struct file *file)
 {
 	return file->f_op == &buffer_fops ? file->private_data : NULL;
 }
 
-static int buffer_check(const struct dmakit_alloc *arg)
+static int buffer_check(const struct dmakit_alloc *arg,
+			struct device *dma_dev)
 {
 	if (arg->flags & ~(DMAKIT_ALLOC_RDONLY | DMAKIT_ALLOC_CLOEXEC))
 		return -EINVAL;
 	if (arg->pad || arg->reserved[0] || arg->reserved[1])
 		return -EINVAL;
-	if (arg->kind < DMAKIT_KIND_CONTIG || arg->kind > DMAKIT_KIND_VMALLOC)
+	if (arg->kind < DMAKIT_KIND_CONTIG || arg->kind > DMAKIT_KIND_COHERENT)
+		return -EINVAL;
+	/* coherent memory belongs to a device: ask its node */
+	if (arg->kind == DMAKIT_KIND_COHERENT && !dma_dev)
 		return -EINVAL;
 	if (!arg->size)
 		return -EINVAL;
@@ -279,13 +332,16 @@ static int buffer_check(const struct dmakit_alloc *arg)
 
 /**
  * dmakit_buffer_alloc() - DMAKIT_IOC_ALLOC: create a buffer and its fd.
- * @uarg: struct dmakit_alloc from user space.
+ * @uarg:    struct dmakit_alloc from user space.
+ * @dma_dev: the device whose node was asked (coherent kind), or NULL for
+ *           the control node.
  *
  * Return: 0 with the new fd in uarg->fd; -EINVAL (size 0, kind, flags,
  * reserved fields), -E2BIG (above max_buffer_mb, or contig above 4 MiB on
  * a kernel without CMA), -ENOMEM, -EMFILE, -EFAULT.
  */
-long dmakit_buffer_alloc(struct dmakit_alloc __user *uarg)
+long dmakit_buffer_alloc(struct dmakit_alloc __user *uarg,
+			 struct device *dma_dev)
 {
 	struct dmakit_buffer *buf;
 	struct dmakit_alloc arg;
@@ -294,7 +350,7 @@ long dmakit_buffer_alloc(struct dmakit_alloc __user *uarg)
 
 	if (copy_from_user(&arg, uarg, sizeof(arg)))
 		return -EFAULT;
-	err = buffer_check(&arg);
+	err = buffer_check(&arg, dma_dev);
 	if (err)
 		return err;
 
@@ -305,6 +361,8 @@ long dmakit_buffer_alloc(struct dmakit_alloc __user *uarg)
 	buf->npages = buf->size >> PAGE_SHIFT;
 	buf->kind = arg.kind;
 	buf->flags = arg.flags;
+	if (arg.kind == DMAKIT_KIND_COHERENT)
+		buf->dma_dev = get_device(dma_dev);
 	err = buffer_alloc_memory(buf);
 	if (err)
 		goto err_free;

@@ -66,7 +66,7 @@ static long dmakit_ctl_ioctl(struct file *file, unsigned int cmd,
 	case DMAKIT_IOC_INFO:
 		return dmakit_ctl_info(uarg);
 	case DMAKIT_IOC_ALLOC:
-		return dmakit_buffer_alloc(uarg);
+		return dmakit_buffer_alloc(uarg, NULL);
 	default:
 		return -ENOTTY;
 	}

@@ -33,6 +33,8 @@ struct vm_area_struct;
  * @from_cma: contig memory came from CMA through dma_alloc_pages().
  * @cma_dma:  then, the handle dma_alloc_pages() gave with it.
  * @pages:    the pages (pages kind; vmalloc kind: a list, vfree frees them).
+ * @dma_dev:  coherent kind: the device the memory belongs to (held).
+ * @dma_handle: coherent kind: its bus address for @dma_dev.
  * @mappings: VMAs mapping the buffer (vm_ops open/close).
  * @faults:   times the fault handler ran.
  *
@@ -49,6 +51,8 @@ struct dmakit_buffer {
 	bool from_cma;
 	dma_addr_t cma_dma;
 	struct page **pages;
+	struct device *dma_dev;
+	dma_addr_t dma_handle;
 	atomic_t mappings;
 	atomic64_t faults;
 };
@@ -63,8 +67,11 @@ void dmakit_device_added(void);
 void dmakit_device_removed(void);
 
 /* buffer.c: buffer objects and their fds */
-long dmakit_buffer_alloc(struct dmakit_alloc __user *uarg);
+long dmakit_buffer_alloc(struct dmakit_alloc __user *uarg,
+			 struct device *dma_dev);
 struct dmakit_buffer *dmakit_buffer_of(struct file *file);
+void dmakit_buffer_copy_kernel(struct dmakit_buffer *buf, u64 off, void *kbuf,
+			       size_t len, bool to_buffer);
 struct page *dmakit_buffer_page(struct dmakit_buffer *buf, pgoff_t index);
 
 /* introspect.c: every address of a buffer's pages */
@@ -98,6 +105,8 @@ struct dmakit_client {
 /* xfer.c: the mapping layer and transfer requests */
 bool dmakit_dma_translated(struct device *dev);
 bool dmakit_dma_bounced(struct device *dev, dma_addr_t dma);
+int dmakit_stage_pool_create(struct dmakit_engine *eng);
+void dmakit_stage_pool_destroy(struct dmakit_engine *eng);
 void dmakit_client_init(struct dmakit_client *client,
 			struct dmakit_engine *eng);
 void dmakit_client_release(struct dmakit_client *client);

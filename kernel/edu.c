@@ -37,6 +37,7 @@
 #include <linux/interrupt.h>
 #include <linux/io.h>
 #include <linux/kref.h>
+#include <linux/mm.h>
 #include <linux/miscdevice.h>
 #include <linux/module.h>
 #include <linux/mutex.h>
@@ -484,6 +485,26 @@ static int edu_release_file(struct inode *inode, struct file *file)
 	return 0;
 }
 
+/*
+ * BAR0 for user-space register access. A process that can program the DMA
+ * registers can make the device write any memory: CAP_SYS_RAWIO only, as
+ * for /dev/mem. Uncached, MAP_SHARED, clipped to the BAR by
+ * vm_iomap_memory() (EINVAL beyond it).
+ */
+static int edu_mmap(struct file *file, struct vm_area_struct *vma)
+{
+	struct edu_file *ef = file->private_data;
+	struct pci_dev *pdev = ef->edu->pdev;
+
+	if (!capable(CAP_SYS_RAWIO))
+		return -EPERM;
+	if (!(vma->vm_flags & VM_MAYSHARE))
+		return -EINVAL;
+	vma->vm_page_prot = pgprot_noncached(vma->vm_page_prot);
+	return vm_iomap_memory(vma, pci_resource_start(pdev, 0),
+			       pci_resource_len(pdev, 0));
+}
+
 static __poll_t edu_poll(struct file *file, poll_table *wait)
 {
 	struct edu_file *ef = file->private_data;
@@ -498,6 +519,8 @@ static long edu_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	void __user *uarg = (void __user *)arg;
 
 	switch (cmd) {
+	case DMAKIT_IOC_ALLOC:
+		return dmakit_buffer_alloc(uarg, &edu->pdev->dev);
 	case DMAKIT_IOC_XFER:
 		return dmakit_xfer_ioctl(&ef->client, uarg);
 	case DMAKIT_IOC_XFER_REAP:
@@ -522,6 +545,7 @@ static const struct file_operations edu_fops = {
 	.open = edu_open,
 	.release = edu_release_file,
 	.poll = edu_poll,
+	.mmap = edu_mmap,
 	.unlocked_ioctl = edu_ioctl,
 	.compat_ioctl = compat_ptr_ioctl,
 	.llseek = noop_llseek,
@@ -678,6 +702,9 @@ static int edu_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	dma_set_max_seg_size(dev, UINT_MAX);
 	dmakit_engine_init(&edu->engine, &edu_engine_ops, dev, edu->name,
 			   DMAKIT_EDU_WINDOW_MAX);
+	err = dmakit_stage_pool_create(&edu->engine);
+	if (err)
+		goto err_free_index;
 	pci_set_master(pdev);
 
 	err = edu_setup_irq(edu);
@@ -710,6 +737,7 @@ err_stop_device:
 	edu_teardown_irq(edu);
 err_clear_master:
 	pci_clear_master(pdev);
+	dmakit_stage_pool_destroy(&edu->engine);
 err_free_index:
 	ida_free(&edu_ida, edu->index);
 err_put:
@@ -734,6 +762,7 @@ static void edu_remove(struct pci_dev *pdev)
 	iowrite32(0, edu->regs + EDU_REG_STATUS);
 	edu_teardown_irq(edu);
 	pci_clear_master(pdev);
+	dmakit_stage_pool_destroy(&edu->engine);
 	ida_free(&edu_ida, edu->index);
 	dev_info(&pdev->dev, "%s: removed\n", edu->name);
 	kref_put(&edu->ref, edu_release);

@@ -148,6 +148,8 @@ struct dmakit_engine_stats {
  * @wedged:    the device never finished a segment: refuse further DMA.
  * @work:      finishes ended requests and starts the next one.
  * @watchdog:  catches a segment whose completion interrupt does not come.
+ * @stage_pool: dma_pool of DMAKIT_STAGE_MAX-byte chunks for staged
+ *             transfers (dmakit_stage_pool_create()).
  * @next_id:   id of the next request.
  * @stats:     counters.
  */
@@ -168,6 +170,7 @@ struct dmakit_engine {
 	bool wedged;
 	struct work_struct work;
 	struct delayed_work watchdog;
+	struct dma_pool *stage_pool;
 	u64 next_id;
 	struct dmakit_engine_stats stats;
 };

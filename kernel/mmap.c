@@ -19,6 +19,7 @@
  * sense), offset and length inside the buffer, and the core's rule for a
  * read-only fd (no VM_MAYWRITE, so mprotect cannot add PROT_WRITE).
  */
+#include <linux/dma-mapping.h>
 #include <linux/fs.h>
 #include <linux/minmax.h>
 #include <linux/mm.h>
@@ -120,7 +121,16 @@ int dmakit_buffer_mmap(struct file *file, struct vm_area_struct *vma)
 	if (vma->vm_pgoff >= buf->npages || pages > buf->npages - vma->vm_pgoff)
 		return -EINVAL;
 
-	if (buf->kind == DMAKIT_KIND_CONTIG) {
+	if (buf->kind == DMAKIT_KIND_COHERENT) {
+		/* the DMA layer knows how its memory may be mapped (page
+		 * protection, remapped or not); it honours vm_pgoff
+		 */
+		vma->vm_ops = &buffer_pfn_vm_ops;
+		err = dma_mmap_coherent(buf->dma_dev, vma, buf->vaddr,
+					buf->dma_handle, buf->size);
+		if (err)
+			return err;
+	} else if (buf->kind == DMAKIT_KIND_CONTIG) {
 		err = buffer_mmap_contig(buf, vma);
 		if (err)
 			return err;

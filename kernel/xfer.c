@@ -16,6 +16,11 @@
  * When it ended (finish) everything is unmapped, which hands the memory
  * back to the CPU (and copies bounce buffers back).
  *
+ * A staged transfer (DMAKIT_XFER_STAGED, small TO/FROM_DEVICE) maps
+ * nothing: the CPU copies between the buffer and a chunk of the engine's
+ * dma_pool (coherent memory, so no sync either way) and the device uses
+ * the chunk.
+ *
  * The request holds a reference to each buffer's file, so closing the fd
  * or unmapping the buffer during the transfer frees nothing until the
  * device is done.
@@ -26,7 +31,9 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/capability.h>
 #include <linux/dma-mapping.h>
+#include <linux/dmapool.h>
 #include <linux/file.h>
 #include <linux/fs.h>
 #include <linux/iommu.h>
@@ -49,6 +56,7 @@ struct xfer_side {
 	u64 off;
 	enum dma_data_direction dir;
 	bool single;			/* dma_map_single/page, else sgt */
+	bool coherent;			/* coherent buffer: no mapping */
 	bool mapped;
 	dma_addr_t dma;
 	struct sg_table sgt;
@@ -66,8 +74,11 @@ struct xfer_req {
 	u64 len;
 	u32 dev_off;
 	u32 dir;
+	bool staged;
 	unsigned int nsides;
 	struct xfer_side side[2];
+	void *stage;			/* staged: the dma_pool chunk */
+	dma_addr_t stage_dma;
 	struct dmakit_xfer_result result;
 };
 
@@ -112,6 +123,14 @@ static int side_map(struct xfer_req *xr, struct xfer_side *s)
 	pgoff_t i;
 	int err;
 
+	if (s->coherent) {
+		/* one bus address for its whole life, owned by the device */
+		s->dma = s->buf->dma_handle + s->off;
+		s->single = true;
+		s->sg_entries = 1;
+		s->dma_segments = 1;
+		return 0;
+	}
 	for (i = first; i <= last; i++)
 		if (!dma_reachable(dev, page_to_phys(side_page(s, i)), PAGE_SIZE))
 			return -EIO;
@@ -266,11 +285,50 @@ static void xfer_unmap(struct xfer_req *xr)
 		side_unmap(xr, &xr->side[i]);
 }
 
+/* staged: one segment from/to a pool chunk the CPU fills or empties */
+static int xfer_prepare_staged(struct xfer_req *xr)
+{
+	struct xfer_side *s = &xr->side[0];
+	struct dmakit_req *req = &xr->req;
+
+	req->segs = kvmalloc_array(1, sizeof(*req->segs), GFP_KERNEL_ACCOUNT);
+	if (!req->segs)
+		return -ENOMEM;
+	xr->stage = dma_pool_alloc(xr->eng->stage_pool, GFP_KERNEL,
+				   &xr->stage_dma);
+	if (!xr->stage)
+		return -ENOMEM;
+	if (xr->dir == DMAKIT_DIR_TO_DEVICE)
+		dmakit_buffer_copy_kernel(s->buf, s->off, xr->stage, xr->len,
+					  false);
+	req->segs[0].bus = xr->stage_dma;
+	req->segs[0].dev_off = xr->dev_off;
+	req->segs[0].len = xr->len;
+	req->segs[0].to_device = xr->dir == DMAKIT_DIR_TO_DEVICE;
+	req->nsegs = 1;
+	s->dma_segments = 1;
+	return 0;
+}
+
+static void xfer_finish_staged(struct xfer_req *xr)
+{
+	struct xfer_side *s = &xr->side[0];
+
+	if (xr->dir == DMAKIT_DIR_FROM_DEVICE && !xr->req.status)
+		dmakit_buffer_copy_kernel(s->buf, s->off, xr->stage, xr->len,
+					  true);
+	dma_pool_free(xr->eng->stage_pool, xr->stage, xr->stage_dma);
+	xr->stage = NULL;
+}
+
 static int xfer_prepare(struct dmakit_req *req)
 {
 	struct xfer_req *xr = container_of(req, struct xfer_req, req);
 	unsigned int i, bounced = 0;
 	int err;
+
+	if (xr->staged)
+		return xfer_prepare_staged(xr);
 
 	for (i = 0; i < xr->nsides; i++) {
 		err = side_map(xr, &xr->side[i]);
@@ -291,7 +349,12 @@ err_unmap:
 
 static void xfer_finish(struct dmakit_req *req)
 {
-	xfer_unmap(container_of(req, struct xfer_req, req));
+	struct xfer_req *xr = container_of(req, struct xfer_req, req);
+
+	if (xr->staged)
+		xfer_finish_staged(xr);
+	else
+		xfer_unmap(xr);
 }
 
 static void xfer_fill_result(struct xfer_req *xr)
@@ -310,6 +373,9 @@ static void xfer_fill_result(struct xfer_req *xr)
 		r->dma_segments += xr->side[i].dma_segments;
 		r->bounced += xr->side[i].bounced;
 	}
+	/* like every bus address, only for those who may know it */
+	if (xr->staged && capable(CAP_SYS_ADMIN))
+		r->stage_dma = xr->stage_dma;
 	if (xr->req.prepared && ktime_after(xr->req.t_end, xr->req.t_start))
 		r->device_ns = ktime_to_ns(ktime_sub(xr->req.t_end,
 						     xr->req.t_start));
@@ -381,8 +447,8 @@ static int xfer_run_sync(struct xfer_req *xr)
 }
 
 /* the buffer behind @fd, with its file held in @s */
-static int side_get(struct xfer_side *s, int fd, u64 off, u64 len,
-		    bool written)
+static int side_get(struct xfer_side *s, struct device *dev, int fd, u64 off,
+		    u64 len, bool written)
 {
 	u64 end;
 
@@ -396,6 +462,12 @@ static int side_get(struct xfer_side *s, int fd, u64 off, u64 len,
 		return -EBADF;	/* as write(2) on a read-only fd */
 	if (check_add_overflow(off, len, &end) || end > s->buf->size)
 		return -EINVAL;
+	if (s->buf->kind == DMAKIT_KIND_COHERENT) {
+		/* another device's coherent memory has no bus address here */
+		if (s->buf->dma_dev != dev)
+			return -EINVAL;
+		s->coherent = true;
+	}
 	s->off = off;
 	s->dir = written ? DMA_FROM_DEVICE : DMA_TO_DEVICE;
 	return 0;
@@ -405,9 +477,12 @@ static int xfer_check(const struct dmakit_xfer *arg, u32 window)
 {
 	u64 end;
 
-	if (arg->flags & ~DMAKIT_XFER_ASYNC)
+	if (arg->flags & ~(DMAKIT_XFER_ASYNC | DMAKIT_XFER_STAGED))
 		return -EINVAL;
 	if (arg->pad || arg->reserved[0] || arg->reserved[1] || !arg->len)
+		return -EINVAL;
+	if ((arg->flags & DMAKIT_XFER_STAGED) &&
+	    (arg->dir == DMAKIT_DIR_COPY || arg->len > DMAKIT_STAGE_MAX))
 		return -EINVAL;
 	switch (arg->dir) {
 	case DMAKIT_DIR_TO_DEVICE:
@@ -431,12 +506,13 @@ static int xfer_get_sides(struct xfer_req *xr, const struct dmakit_xfer *arg)
 	int err;
 
 	xr->nsides = 1;
-	err = side_get(src, arg->fd, arg->offset, arg->len,
+	err = side_get(src, xr->eng->dev, arg->fd, arg->offset, arg->len,
 		       arg->dir == DMAKIT_DIR_FROM_DEVICE);
 	if (err || arg->dir != DMAKIT_DIR_COPY)
 		return err;
 	xr->nsides = 2;
-	err = side_get(dst, arg->dst_fd, arg->dst_offset, arg->len, true);
+	err = side_get(dst, xr->eng->dev, arg->dst_fd, arg->dst_offset,
+		       arg->len, true);
 	if (err)
 		return err;
 	/* chunks would overwrite source bytes not yet sent */
@@ -473,6 +549,7 @@ long dmakit_xfer_ioctl(struct dmakit_client *client,
 	xr->len = arg.len;
 	xr->dev_off = arg.dev_offset;
 	xr->dir = arg.dir;
+	xr->staged = arg.flags & DMAKIT_XFER_STAGED;
 	xr->req.bytes = arg.len;
 	xr->result.user_data = arg.user_data;
 	err = xfer_get_sides(xr, &arg);
@@ -559,6 +636,31 @@ long dmakit_xfer_reap(struct dmakit_client *client,
 	arg.result = xr->result;
 	xfer_req_free(xr);
 	return copy_to_user(uarg, &arg, sizeof(arg)) ? -EFAULT : 0;
+}
+
+/**
+ * dmakit_stage_pool_create() - the engine's pool of staging chunks:
+ * DMAKIT_STAGE_MAX bytes, aligned to DMAKIT_STAGE_ALIGN, never crossing a
+ * DMAKIT_STAGE_BOUNDARY.
+ * @eng: the engine, initialised.
+ *
+ * Return: 0 or -ENOMEM.
+ */
+int dmakit_stage_pool_create(struct dmakit_engine *eng)
+{
+	eng->stage_pool = dma_pool_create(eng->name, eng->dev, DMAKIT_STAGE_MAX,
+					  DMAKIT_STAGE_ALIGN,
+					  DMAKIT_STAGE_BOUNDARY);
+	return eng->stage_pool ? 0 : -ENOMEM;
+}
+
+/* after dmakit_engine_stop(): no request holds a chunk any more */
+void dmakit_stage_pool_destroy(struct dmakit_engine *eng)
+{
+	/* a wedged device may still write a chunk: keep the pool */
+	if (!eng->wedged)
+		dma_pool_destroy(eng->stage_pool);
+	eng->stage_pool = NULL;
 }
 
 void dmakit_client_init(struct dmakit_client *client,

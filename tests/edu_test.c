@@ -4,6 +4,8 @@
  * loopback through the device window. Every test runs on both devices.
  */
 #include <libgen.h>
+#include <linux/capability.h>
+#include <sys/syscall.h>
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
@@ -352,6 +354,64 @@ TEST_F(edu, swiotlb_counter_moves_exactly_when_bouncing)
 		EXPECT_GE(base, peak);
 	}
 	munmap(lb, sizeof(*lb));
+}
+
+/* drop CAP_SYS_RAWIO from the effective set (this process only) */
+static int drop_rawio(void)
+{
+	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct d[2];
+
+	if (syscall(SYS_capget, &h, d))
+		return -1;
+	d[CAP_SYS_RAWIO / 32].effective &= ~(1u << (CAP_SYS_RAWIO % 32));
+	return syscall(SYS_capset, &h, d);
+}
+
+/* BAR0 mapped to user space: the registers answer as through the driver */
+TEST_F(edu, bar0_maps_the_registers_for_cap_sys_rawio)
+{
+	volatile uint32_t *regs;
+	pid_t pid;
+	int status;
+
+	regs = mmap(NULL, EDU_BAR_LEN, PROT_READ | PROT_WRITE, MAP_SHARED,
+		    self->fd, 0);
+	ASSERT_NE(MAP_FAILED, regs) TH_LOG("mmap BAR0: %s", strerror(errno));
+	EXPECT_EQ(EDU_ID, regs[0]);
+	regs[1] = 0x12345678;		/* liveness: reads back the complement */
+	EXPECT_EQ(~0x12345678u, regs[1]);
+	munmap((void *)regs, EDU_BAR_LEN);
+
+	/* one page at an offset: that page of the BAR */
+	regs = mmap(NULL, 4096, PROT_READ, MAP_SHARED, self->fd, 0);
+	ASSERT_NE(MAP_FAILED, regs);
+	EXPECT_EQ(EDU_ID, regs[0]);
+	munmap((void *)regs, 4096);
+
+	/* nothing beyond the BAR, nothing private */
+	EXPECT_EQ(MAP_FAILED, mmap(NULL, EDU_BAR_LEN + 4096, PROT_READ,
+				   MAP_SHARED, self->fd, 0));
+	EXPECT_EQ(MAP_FAILED, mmap(NULL, 4096, PROT_READ, MAP_SHARED,
+				   self->fd, EDU_BAR_LEN));
+	EXPECT_EQ(MAP_FAILED, mmap(NULL, 4096, PROT_READ, MAP_PRIVATE,
+				   self->fd, 0));
+	EXPECT_EQ(EINVAL, errno);
+
+	/* without CAP_SYS_RAWIO: EPERM, even with the node open */
+	pid = fork();
+	if (pid == 0) {
+		void *m;
+
+		if (drop_rawio())
+			_exit(2);
+		m = mmap(NULL, 4096, PROT_READ, MAP_SHARED, self->fd, 0);
+		_exit(m == MAP_FAILED && errno == EPERM ? 0 : 1);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+		TH_LOG("mmap without CAP_SYS_RAWIO: exit %d", WEXITSTATUS(status));
+	}
 }
 
 TEST_HARNESS_MAIN

@@ -50,6 +50,7 @@ struct dmakit_info {
 #define DMAKIT_KIND_CONTIG	1	/* physically contiguous; remap_pfn_range at mmap */
 #define DMAKIT_KIND_PAGES	2	/* separate pages; installed by a fault handler */
 #define DMAKIT_KIND_VMALLOC	3	/* vmalloc memory; fault handler via vmalloc_to_page */
+#define DMAKIT_KIND_COHERENT	4	/* dma_alloc_coherent() for a device; dma_mmap_coherent() */
 
 /* dmakit_alloc.flags */
 #define DMAKIT_ALLOC_RDONLY	0x1	/* read-only fd: no write(), no writable mapping */
@@ -233,6 +234,14 @@ struct dmakit_dev_info {
 
 /* dmakit_xfer.flags */
 #define DMAKIT_XFER_ASYNC	0x1	/* queue it; reap with DMAKIT_IOC_XFER_REAP */
+#define DMAKIT_XFER_STAGED	0x2	/* TO/FROM_DEVICE up to DMAKIT_STAGE_MAX bytes:
+					 * the CPU copies through a dma_pool chunk
+					 * instead of mapping the buffer */
+
+/* the device's dma_pool of staging chunks: size, alignment, boundary */
+#define DMAKIT_STAGE_MAX	512u
+#define DMAKIT_STAGE_ALIGN	128u
+#define DMAKIT_STAGE_BOUNDARY	4096u
 
 /**
  * struct dmakit_xfer_result - what a transfer did (all fields out).
@@ -249,6 +258,8 @@ struct dmakit_dev_info {
  * @bounced:       DMA segments that went through a swiotlb bounce buffer.
  * @pad:           0.
  * @device_ns:     from the first segment's start to the last one's end.
+ * @stage_dma:     DMAKIT_XFER_STAGED: bus address of the dma_pool chunk
+ *                 used; 0 unless the caller has CAP_SYS_ADMIN.
  * @reserved:      0.
  */
 struct dmakit_xfer_result {
@@ -261,7 +272,8 @@ struct dmakit_xfer_result {
 	__u32 bounced;
 	__u32 pad;
 	__u64 device_ns;
-	__u64 reserved[2];
+	__u64 stage_dma;
+	__u64 reserved;
 };
 
 /**
