@@ -234,9 +234,8 @@ struct dmakit_dev_info {
 
 /* dmakit_xfer.flags */
 #define DMAKIT_XFER_ASYNC	0x1	/* queue it; reap with DMAKIT_IOC_XFER_REAP */
-#define DMAKIT_XFER_STAGED	0x2	/* TO/FROM_DEVICE up to DMAKIT_STAGE_MAX bytes:
-					 * the CPU copies through a dma_pool chunk
-					 * instead of mapping the buffer */
+/* TO/FROM_DEVICE up to DMAKIT_STAGE_MAX bytes: copy through a dma_pool chunk */
+#define DMAKIT_XFER_STAGED	0x2
 
 /* the device's dma_pool of staging chunks: size, alignment, boundary */
 #define DMAKIT_STAGE_MAX	512u
