@@ -17,7 +17,7 @@ expect() {
 }
 
 expect "list names the module and its version" \
-	"^dmakit $(cat /sys/module/dmakit/version), ABI 2, page size 4096, 2 devices" dmakit list
+	"^dmakit $(cat /sys/module/dmakit/version), ABI 3, page size 4096, 2 devices" dmakit list
 expect "list shows dmakit-edu0 with its PCI id" "^dmakit-edu0 .* 1234:11e8" dmakit list
 expect "list shows dmakit-edu1" "^dmakit-edu1 " dmakit list
 expect "info shows the id register" "id register 0x010000ed (version 1.0)" dmakit info edu0
