@@ -120,6 +120,9 @@ int dmakit_xfer_loopback(struct dmakit_engine *eng, struct page *pages[2],
 			 u32 len, dma_addr_t dma[2], bool bounced[2],
 			 bool *leaked);
 
+int dmakit_xfer_stray(struct dmakit_engine *eng, u32 len, u64 *addr,
+		      u32 *landed);
+
 /* edu.c: the edu PCI driver */
 int dmakit_edu_init(void);
 void dmakit_edu_exit(void);

@@ -434,6 +434,30 @@ out_free:
 	return err;
 }
 
+static long edu_stray(struct dmakit_edu *edu,
+		      struct dmakit_edu_stray __user *uarg)
+{
+	struct dmakit_edu_stray arg;
+	u64 addr = 0;
+	u32 landed = 0;
+	int err;
+
+	/* it makes the device write to a physical address */
+	if (!capable(CAP_SYS_ADMIN))
+		return -EPERM;
+	if (copy_from_user(&arg, uarg, sizeof(arg)))
+		return -EFAULT;
+	if (arg.pad)
+		return -EINVAL;
+	err = dmakit_xfer_stray(&edu->engine, arg.len, &addr, &landed);
+	if (err && err != -EINTR && err != -ETIMEDOUT)
+		return err;
+	arg.status = err;
+	arg.addr = addr;
+	arg.landed = landed;
+	return copy_to_user(uarg, &arg, sizeof(arg)) ? -EFAULT : 0;
+}
+
 static long edu_dev_info(struct dmakit_edu *edu,
 			 struct dmakit_dev_info __user *uarg)
 {
@@ -535,6 +559,8 @@ static long edu_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		return edu_raise_irq(edu, uarg);
 	case DMAKIT_IOC_EDU_LOOPBACK:
 		return edu_loopback(edu, uarg);
+	case DMAKIT_IOC_EDU_STRAY:
+		return edu_stray(edu, uarg);
 	default:
 		return -ENOTTY;
 	}

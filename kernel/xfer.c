@@ -79,6 +79,8 @@ struct xfer_req {
 	struct xfer_side side[2];
 	void *stage;			/* staged: the dma_pool chunk */
 	dma_addr_t stage_dma;
+	bool stray;			/* DMAKIT_IOC_EDU_STRAY */
+	dma_addr_t stray_addr;
 	struct dmakit_xfer_result result;
 };
 
@@ -321,12 +323,35 @@ static void xfer_finish_staged(struct xfer_req *xr)
 	xr->stage = NULL;
 }
 
+/* stray: pool chunk (0x3c) -> window -> an address nobody mapped */
+static int xfer_prepare_stray(struct xfer_req *xr)
+{
+	struct dmakit_req *req = &xr->req;
+
+	req->segs = kvmalloc_array(2, sizeof(*req->segs), GFP_KERNEL_ACCOUNT);
+	if (!req->segs)
+		return -ENOMEM;
+	xr->stage = dma_pool_alloc(xr->eng->stage_pool, GFP_KERNEL,
+				   &xr->stage_dma);
+	if (!xr->stage)
+		return -ENOMEM;
+	memset(xr->stage, 0x3c, xr->len);
+	req->segs[0] = (struct dmakit_seg){ .bus = xr->stage_dma,
+		.len = xr->len, .to_device = true };
+	req->segs[1] = (struct dmakit_seg){ .bus = xr->stray_addr,
+		.len = xr->len, .to_device = false };
+	req->nsegs = 2;
+	return 0;
+}
+
 static int xfer_prepare(struct dmakit_req *req)
 {
 	struct xfer_req *xr = container_of(req, struct xfer_req, req);
 	unsigned int i, bounced = 0;
 	int err;
 
+	if (xr->stray)
+		return xfer_prepare_stray(xr);
 	if (xr->staged)
 		return xfer_prepare_staged(xr);
 
@@ -351,10 +376,14 @@ static void xfer_finish(struct dmakit_req *req)
 {
 	struct xfer_req *xr = container_of(req, struct xfer_req, req);
 
-	if (xr->staged)
+	if (xr->stray) {
+		dma_pool_free(xr->eng->stage_pool, xr->stage, xr->stage_dma);
+		xr->stage = NULL;
+	} else if (xr->staged) {
 		xfer_finish_staged(xr);
-	else
+	} else {
 		xfer_unmap(xr);
+	}
 }
 
 static void xfer_fill_result(struct xfer_req *xr)
@@ -702,6 +731,73 @@ void dmakit_client_release(struct dmakit_client *client)
 		list_del(&xr->client_node);
 		xfer_req_free(xr);
 	}
+}
+
+/**
+ * dmakit_xfer_stray() - have the device write to an address that was never
+ * DMA-mapped: the physical address of a canary page (DMAKIT_IOC_EDU_STRAY).
+ * @eng:    the engine.
+ * @len:    1..window bytes.
+ * @addr:   out: the address given to the device.
+ * @landed: out: canary bytes that changed.
+ *
+ * Safe on every lane: the address is a page of our own, below the DMA mask
+ * (so the device cannot wrap it to someone else's memory), and behind an
+ * IOMMU an IOVA that is checked to be unmapped.
+ *
+ * Return: the request's status; -EINVAL (len), -ENOMEM, -ERANGE (no page
+ * below the mask), -EBUSY (the IOVA happens to be mapped: not stray).
+ */
+int dmakit_xfer_stray(struct dmakit_engine *eng, u32 len, u64 *addr,
+		      u32 *landed)
+{
+	struct device *dev = eng->dev;
+	gfp_t gfp = dma_get_mask(dev) < DMA_BIT_MASK(32) ? GFP_DMA : GFP_DMA32;
+	struct xfer_req *xr;
+	struct page *canary;
+	u8 *p;
+	int err;
+	u32 i;
+
+	if (!len || len > eng->window)
+		return -EINVAL;
+	canary = alloc_page(GFP_KERNEL | gfp);
+	if (!canary)
+		return -ENOMEM;
+	*addr = page_to_phys(canary);
+	if (*addr + PAGE_SIZE - 1 > dma_get_mask(dev)) {
+		err = -ERANGE;
+		goto out_free;
+	}
+	if (dmakit_dma_translated(dev) &&
+	    iommu_iova_to_phys(iommu_get_domain_for_dev(dev), *addr)) {
+		err = -EBUSY;
+		goto out_free;
+	}
+	p = page_address(canary);
+	memset(p, 0xc3, PAGE_SIZE);
+
+	xr = xfer_req_alloc(eng);
+	if (!xr) {
+		err = -ENOMEM;
+		goto out_free;
+	}
+	xr->stray = true;
+	xr->stray_addr = *addr;
+	xr->len = len;
+	xr->dir = DMAKIT_DIR_COPY;
+	err = xfer_run_sync(xr);
+	if (xr->req.leak) {
+		xfer_req_free(xr);
+		return err;	/* the device may still write the canary */
+	}
+	xfer_req_free(xr);
+	*landed = 0;
+	for (i = 0; i < PAGE_SIZE; i++)
+		*landed += p[i] != 0xc3;
+out_free:
+	__free_page(canary);
+	return err;
 }
 
 /**

@@ -435,9 +435,36 @@ struct dmakit_edu_loopback {
 	__u64 reserved[2];
 };
 
+/**
+ * struct dmakit_edu_stray - DMAKIT_IOC_EDU_STRAY (CAP_SYS_ADMIN): what
+ * happens to a device write to an address nobody mapped for it.
+ *
+ * The driver takes a canary page of its own below the DMA mask and fills
+ * it with 0xc3; the device fills its window with 0x3c, then is told to
+ * write @len bytes of the window to the canary's *physical* address,
+ * which was never DMA-mapped. Without an IOMMU that is a valid bus
+ * address and the write lands: a device writes wherever it is told. Behind
+ * an IOMMU it is an IOVA with no mapping: the IOMMU blocks the write (and
+ * logs a DMAR fault); the canary stays intact.
+ *
+ * @len:    in: 1..DMAKIT_EDU_WINDOW_MAX.
+ * @landed: out: canary bytes the device changed.
+ * @addr:   out: the address the device was given.
+ * @status: out: the request's status (0: the device reported completion).
+ * @pad:    0.
+ */
+struct dmakit_edu_stray {
+	__u32 len;
+	__u32 landed;
+	__u64 addr;
+	__s32 status;
+	__u32 pad;
+};
+
 #define DMAKIT_IOC_EDU_LIVENESS	_IOWR(DMAKIT_IOC_MAGIC, 0x40, struct dmakit_edu_liveness)
 #define DMAKIT_IOC_EDU_FACTORIAL	_IOWR(DMAKIT_IOC_MAGIC, 0x41, struct dmakit_edu_factorial)
 #define DMAKIT_IOC_EDU_RAISE_IRQ	_IOWR(DMAKIT_IOC_MAGIC, 0x42, struct dmakit_edu_raise_irq)
 #define DMAKIT_IOC_EDU_LOOPBACK	_IOWR(DMAKIT_IOC_MAGIC, 0x43, struct dmakit_edu_loopback)
+#define DMAKIT_IOC_EDU_STRAY	_IOWR(DMAKIT_IOC_MAGIC, 0x44, struct dmakit_edu_stray)
 
 #endif /* _UAPI_DMAKIT_H */
