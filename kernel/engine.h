@@ -148,8 +148,12 @@ struct dmakit_engine_stats {
  * @wedged:    the device never finished a segment: refuse further DMA.
  * @work:      finishes ended requests and starts the next one.
  * @watchdog:  catches a segment whose completion interrupt does not come.
- * @stage_pool: dma_pool of DMAKIT_STAGE_MAX-byte chunks for staged
+ * @stage_pool: dma_pool of DMAKIT_STAGE_MAX-byte chunks for small staged
  *             transfers (dmakit_stage_pool_create()).
+ * @stage_page: a page streaming-mapped (bidirectional) for the engine's
+ *             life, for larger staged transfers; used only by the running
+ *             request.
+ * @stage_page_dma: its bus address.
  * @next_id:   id of the next request.
  * @stats:     counters.
  */
@@ -171,6 +175,8 @@ struct dmakit_engine {
 	struct work_struct work;
 	struct delayed_work watchdog;
 	struct dma_pool *stage_pool;
+	struct page *stage_page;
+	dma_addr_t stage_page_dma;
 	u64 next_id;
 	struct dmakit_engine_stats stats;
 };

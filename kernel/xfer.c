@@ -16,10 +16,13 @@
  * When it ended (finish) everything is unmapped, which hands the memory
  * back to the CPU (and copies bounce buffers back).
  *
- * A staged transfer (DMAKIT_XFER_STAGED, small TO/FROM_DEVICE) maps
- * nothing: the CPU copies between the buffer and a chunk of the engine's
- * dma_pool (coherent memory, so no sync either way) and the device uses
- * the chunk.
+ * A staged transfer (DMAKIT_XFER_STAGED, TO/FROM_DEVICE) maps nothing: the
+ * CPU copies between the buffer and the engine's own DMA memory, which the
+ * device uses: up to DMAKIT_STAGE_MAX bytes a chunk of the engine's
+ * dma_pool (coherent: no sync either way); above that the engine's staging
+ * page, streaming-mapped once for the device's life, whose ownership is
+ * handed back and forth around every CPU access with
+ * dma_sync_single_for_cpu() / dma_sync_single_for_device().
  *
  * The request holds a reference to each buffer's file, so closing the fd
  * or unmapping the buffer during the transfer frees nothing until the
@@ -79,6 +82,7 @@ struct xfer_req {
 	struct xfer_side side[2];
 	void *stage;			/* staged: the dma_pool chunk */
 	dma_addr_t stage_dma;
+	u64 map_ns, unmap_ns;		/* time in prepare / finish */
 	bool stray;			/* DMAKIT_IOC_EDU_STRAY */
 	dma_addr_t stray_addr;
 	struct dmakit_xfer_result result;
@@ -287,22 +291,49 @@ static void xfer_unmap(struct xfer_req *xr)
 		side_unmap(xr, &xr->side[i]);
 }
 
-/* staged: one segment from/to a pool chunk the CPU fills or empties */
+/* the staging page: the CPU owns it between these two calls */
+static void *stage_page_cpu(struct dmakit_engine *eng)
+{
+	dma_sync_single_for_cpu(eng->dev, eng->stage_page_dma, PAGE_SIZE,
+				DMA_BIDIRECTIONAL);
+	return page_address(eng->stage_page);
+}
+
+static void stage_page_device(struct dmakit_engine *eng)
+{
+	dma_sync_single_for_device(eng->dev, eng->stage_page_dma, PAGE_SIZE,
+				   DMA_BIDIRECTIONAL);
+}
+
+/* staged: one segment from/to memory the CPU fills or empties */
 static int xfer_prepare_staged(struct xfer_req *xr)
 {
+	struct dmakit_engine *eng = xr->eng;
 	struct xfer_side *s = &xr->side[0];
 	struct dmakit_req *req = &xr->req;
+	bool to_device = xr->dir == DMAKIT_DIR_TO_DEVICE;
 
 	req->segs = kvmalloc_array(1, sizeof(*req->segs), GFP_KERNEL_ACCOUNT);
 	if (!req->segs)
 		return -ENOMEM;
-	xr->stage = dma_pool_alloc(xr->eng->stage_pool, GFP_KERNEL,
-				   &xr->stage_dma);
-	if (!xr->stage)
-		return -ENOMEM;
-	if (xr->dir == DMAKIT_DIR_TO_DEVICE)
-		dmakit_buffer_copy_kernel(s->buf, s->off, xr->stage, xr->len,
-					  false);
+	if (xr->len > DMAKIT_STAGE_MAX) {
+		/* only the running request uses the page: no lock needed */
+		xr->stage_dma = eng->stage_page_dma;
+		if (to_device) {
+			dmakit_buffer_copy_kernel(s->buf, s->off,
+						  stage_page_cpu(eng), xr->len,
+						  false);
+			stage_page_device(eng);
+		}
+	} else {
+		xr->stage = dma_pool_alloc(eng->stage_pool, GFP_KERNEL,
+					   &xr->stage_dma);
+		if (!xr->stage)
+			return -ENOMEM;
+		if (to_device)
+			dmakit_buffer_copy_kernel(s->buf, s->off, xr->stage,
+						  xr->len, false);
+	}
 	req->segs[0].bus = xr->stage_dma;
 	req->segs[0].dev_off = xr->dev_off;
 	req->segs[0].len = xr->len;
@@ -314,12 +345,23 @@ static int xfer_prepare_staged(struct xfer_req *xr)
 
 static void xfer_finish_staged(struct xfer_req *xr)
 {
+	bool copy = xr->dir == DMAKIT_DIR_FROM_DEVICE && !xr->req.status;
+	struct dmakit_engine *eng = xr->eng;
 	struct xfer_side *s = &xr->side[0];
 
-	if (xr->dir == DMAKIT_DIR_FROM_DEVICE && !xr->req.status)
+	if (!xr->stage) {		/* the staging page */
+		if (copy) {
+			dmakit_buffer_copy_kernel(s->buf, s->off,
+						  stage_page_cpu(eng), xr->len,
+						  true);
+			stage_page_device(eng);
+		}
+		return;
+	}
+	if (copy)
 		dmakit_buffer_copy_kernel(s->buf, s->off, xr->stage, xr->len,
 					  true);
-	dma_pool_free(xr->eng->stage_pool, xr->stage, xr->stage_dma);
+	dma_pool_free(eng->stage_pool, xr->stage, xr->stage_dma);
 	xr->stage = NULL;
 }
 
@@ -344,16 +386,10 @@ static int xfer_prepare_stray(struct xfer_req *xr)
 	return 0;
 }
 
-static int xfer_prepare(struct dmakit_req *req)
+static int xfer_prepare_sides(struct xfer_req *xr)
 {
-	struct xfer_req *xr = container_of(req, struct xfer_req, req);
 	unsigned int i, bounced = 0;
 	int err;
-
-	if (xr->stray)
-		return xfer_prepare_stray(xr);
-	if (xr->staged)
-		return xfer_prepare_staged(xr);
 
 	for (i = 0; i < xr->nsides; i++) {
 		err = side_map(xr, &xr->side[i]);
@@ -372,9 +408,26 @@ err_unmap:
 	return err;
 }
 
+static int xfer_prepare(struct dmakit_req *req)
+{
+	struct xfer_req *xr = container_of(req, struct xfer_req, req);
+	ktime_t t0 = ktime_get();
+	int err;
+
+	if (xr->stray)
+		err = xfer_prepare_stray(xr);
+	else if (xr->staged)
+		err = xfer_prepare_staged(xr);
+	else
+		err = xfer_prepare_sides(xr);
+	xr->map_ns = ktime_to_ns(ktime_sub(ktime_get(), t0));
+	return err;
+}
+
 static void xfer_finish(struct dmakit_req *req)
 {
 	struct xfer_req *xr = container_of(req, struct xfer_req, req);
+	ktime_t t0 = ktime_get();
 
 	if (xr->stray) {
 		dma_pool_free(xr->eng->stage_pool, xr->stage, xr->stage_dma);
@@ -384,6 +437,7 @@ static void xfer_finish(struct dmakit_req *req)
 	} else {
 		xfer_unmap(xr);
 	}
+	xr->unmap_ns = ktime_to_ns(ktime_sub(ktime_get(), t0));
 }
 
 static void xfer_fill_result(struct xfer_req *xr)
@@ -402,6 +456,8 @@ static void xfer_fill_result(struct xfer_req *xr)
 		r->dma_segments += xr->side[i].dma_segments;
 		r->bounced += xr->side[i].bounced;
 	}
+	r->map_ns = min_t(u64, xr->map_ns, U32_MAX);
+	r->unmap_ns = min_t(u64, xr->unmap_ns, U32_MAX);
 	/* like every bus address, only for those who may know it */
 	if (xr->staged && capable(CAP_SYS_ADMIN))
 		r->stage_dma = xr->stage_dma;
@@ -510,8 +566,7 @@ static int xfer_check(const struct dmakit_xfer *arg, u32 window)
 		return -EINVAL;
 	if (arg->pad || arg->reserved[0] || arg->reserved[1] || !arg->len)
 		return -EINVAL;
-	if ((arg->flags & DMAKIT_XFER_STAGED) &&
-	    (arg->dir == DMAKIT_DIR_COPY || arg->len > DMAKIT_STAGE_MAX))
+	if ((arg->flags & DMAKIT_XFER_STAGED) && arg->dir == DMAKIT_DIR_COPY)
 		return -EINVAL;
 	switch (arg->dir) {
 	case DMAKIT_DIR_TO_DEVICE:
@@ -668,28 +723,53 @@ long dmakit_xfer_reap(struct dmakit_client *client,
 }
 
 /**
- * dmakit_stage_pool_create() - the engine's pool of staging chunks:
- * DMAKIT_STAGE_MAX bytes, aligned to DMAKIT_STAGE_ALIGN, never crossing a
- * DMAKIT_STAGE_BOUNDARY.
- * @eng: the engine, initialised.
+ * dmakit_stage_pool_create() - the engine's staging memory: a pool of
+ * DMAKIT_STAGE_MAX-byte chunks aligned to DMAKIT_STAGE_ALIGN, never
+ * crossing a DMAKIT_STAGE_BOUNDARY, and one page streaming-mapped for the
+ * engine's life.
+ * @eng: the engine, initialised; its device's DMA mask is set.
  *
- * Return: 0 or -ENOMEM.
+ * Return: 0, -ENOMEM or -EIO (the page cannot be mapped).
  */
 int dmakit_stage_pool_create(struct dmakit_engine *eng)
 {
-	eng->stage_pool = dma_pool_create(eng->name, eng->dev, DMAKIT_STAGE_MAX,
+	struct device *dev = eng->dev;
+	/* below the mask by construction: no bounce buffer for it */
+	gfp_t zone = dma_get_mask(dev) < DMA_BIT_MASK(32) ? GFP_DMA : GFP_DMA32;
+
+	eng->stage_page = alloc_page(GFP_KERNEL | __GFP_ZERO | zone);
+	if (!eng->stage_page)
+		return -ENOMEM;
+	eng->stage_page_dma = dma_map_page(dev, eng->stage_page, 0, PAGE_SIZE,
+					   DMA_BIDIRECTIONAL);
+	if (dma_mapping_error(dev, eng->stage_page_dma)) {
+		__free_page(eng->stage_page);
+		return -EIO;
+	}
+	eng->stage_pool = dma_pool_create(eng->name, dev, DMAKIT_STAGE_MAX,
 					  DMAKIT_STAGE_ALIGN,
 					  DMAKIT_STAGE_BOUNDARY);
-	return eng->stage_pool ? 0 : -ENOMEM;
+	if (!eng->stage_pool) {
+		dma_unmap_page(dev, eng->stage_page_dma, PAGE_SIZE,
+			       DMA_BIDIRECTIONAL);
+		__free_page(eng->stage_page);
+		return -ENOMEM;
+	}
+	return 0;
 }
 
-/* after dmakit_engine_stop(): no request holds a chunk any more */
+/* after dmakit_engine_stop(): no request uses the staging memory any more */
 void dmakit_stage_pool_destroy(struct dmakit_engine *eng)
 {
-	/* a wedged device may still write a chunk: keep the pool */
-	if (!eng->wedged)
+	/* a wedged device may still write there: keep it */
+	if (!eng->wedged) {
 		dma_pool_destroy(eng->stage_pool);
+		dma_unmap_page(eng->dev, eng->stage_page_dma, PAGE_SIZE,
+			       DMA_BIDIRECTIONAL);
+		__free_page(eng->stage_page);
+	}
 	eng->stage_pool = NULL;
+	eng->stage_page = NULL;
 }
 
 void dmakit_client_init(struct dmakit_client *client,

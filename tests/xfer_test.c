@@ -731,13 +731,16 @@ TEST_F(xfer, concurrent_submitters_all_served)
 }
 
 /*
- * Staged transfers go through the device's dma_pool: chunks honour the
- * pool's alignment and boundary, and the data is the same as mapped.
+ * Staged transfers go through the driver's own DMA memory: up to 512 bytes
+ * dma_pool chunks, which honour the pool's alignment and boundary; above
+ * that one streaming-mapped page, the same for every transfer. The data is
+ * the same as mapped.
  */
-TEST_F(xfer, staged_transfers_use_pool_chunks_within_their_boundary)
+TEST_F(xfer, staged_transfers_use_pool_chunks_or_the_staging_page)
 {
-	static const uint32_t lens[] = { 1, 100, 511, 512 };
+	static const uint32_t lens[] = { 1, 100, 511, 512, 513, 2000, WINDOW };
 	struct dmakit_xfer *x = &self->x;
+	uint64_t page_dma = 0;
 
 	for (size_t l = 0; l < sizeof(lens) / sizeof(*lens); l++) {
 		for (size_t o = 0; o < sizeof(offsets) / sizeof(*offsets); o++) {
@@ -760,6 +763,13 @@ TEST_F(xfer, staged_transfers_use_pool_chunks_within_their_boundary)
 			end = x->result.stage_dma + DMAKIT_STAGE_MAX - 1;
 			EXPECT_EQ(x->result.stage_dma / DMAKIT_STAGE_BOUNDARY,
 				  end / DMAKIT_STAGE_BOUNDARY);
+			if (lens[l] > DMAKIT_STAGE_MAX) {
+				/* the staging page: one, page-aligned */
+				EXPECT_EQ(0, x->result.stage_dma % PAGE);
+				if (!page_dma)
+					page_dma = x->result.stage_dma;
+				EXPECT_EQ(page_dma, x->result.stage_dma);
+			}
 
 			x->fd = dst;
 			x->offset = off + 3;
@@ -775,10 +785,10 @@ TEST_F(xfer, staged_transfers_use_pool_chunks_within_their_boundary)
 			close(dst);
 		}
 	}
-	/* only small TO/FROM transfers are staged */
+	/* TO/FROM transfers that fit the window only */
 	memset(x, 0, sizeof(*x));
 	x->fd = self->src;
-	x->len = DMAKIT_STAGE_MAX + 1;
+	x->len = WINDOW + 1;
 	x->dir = DMAKIT_DIR_TO_DEVICE;
 	x->flags = DMAKIT_XFER_STAGED;
 	errno = 0;

@@ -75,8 +75,27 @@ lane_debug() {
 # so that timings mean something; it has CMA and udmabuf for comparison.
 lane_bench() {
 	kernel=bench machine=pc mem=1G
-	edu_pair ""
+	# 32-bit edu: all of the 1 GiB is reachable without IOMMU or swiotlb
+	edu_pair ",dma_mask=0xffffffff"
+	modparams="dma_bits=32"
 	append="cma=128M"
-	env=(DMAKIT_DMA_BITS=28 DMAKIT_EXPECT_IOMMU=0 DMAKIT_EXPECT_BOUNCE=0
+	env=(DMAKIT_DMA_BITS=32 DMAKIT_EXPECT_IOMMU=0 DMAKIT_EXPECT_BOUNCE=0
 		DMAKIT_HAS_CMA=1)
+}
+
+# the bench kernel behind VT-d (strict), for the mapping-cost comparison
+lane_bench-iommu() {
+	kernel=bench machine=q35 mem=512M
+	qemu_extra=(-device intel-iommu)
+	edu_pair ""
+	append="intel_iommu=on iommu.strict=1"
+	env=(DMAKIT_DMA_BITS=28 DMAKIT_EXPECT_IOMMU=1 DMAKIT_EXPECT_BOUNCE=0)
+}
+
+# the bench kernel with 5 GiB and a 32-bit edu: high pages bounce
+lane_bench-bounce() {
+	kernel=bench machine=pc mem=5G
+	edu_pair ",dma_mask=0xffffffff"
+	modparams="dma_bits=32"
+	env=(DMAKIT_DMA_BITS=32 DMAKIT_EXPECT_IOMMU=0 DMAKIT_EXPECT_BOUNCE=1)
 }

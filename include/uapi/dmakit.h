@@ -234,7 +234,12 @@ struct dmakit_dev_info {
 
 /* dmakit_xfer.flags */
 #define DMAKIT_XFER_ASYNC	0x1	/* queue it; reap with DMAKIT_IOC_XFER_REAP */
-/* TO/FROM_DEVICE up to DMAKIT_STAGE_MAX bytes: copy through a dma_pool chunk */
+/*
+ * TO/FROM_DEVICE: the CPU copies through the driver's own DMA memory instead
+ * of mapping the buffer: a dma_pool chunk up to DMAKIT_STAGE_MAX bytes, a
+ * page kept streaming-mapped for the device's life (ownership handed with
+ * dma_sync_single_for_cpu/_for_device) above that.
+ */
 #define DMAKIT_XFER_STAGED	0x2
 
 /* the device's dma_pool of staging chunks: size, alignment, boundary */
@@ -257,9 +262,12 @@ struct dmakit_dev_info {
  * @bounced:       DMA segments that went through a swiotlb bounce buffer.
  * @pad:           0.
  * @device_ns:     from the first segment's start to the last one's end.
- * @stage_dma:     DMAKIT_XFER_STAGED: bus address of the dma_pool chunk
- *                 used; 0 unless the caller has CAP_SYS_ADMIN.
- * @reserved:      0.
+ * @stage_dma:     DMAKIT_XFER_STAGED: bus address of the dma_pool chunk or
+ *                 staging page used; 0 unless the caller has CAP_SYS_ADMIN.
+ * @map_ns:        CPU time of the mapping layer before the DMA (mapping
+ *                 every side, cutting segments), saturated at ~4.29 s.
+ * @unmap_ns:      CPU time of unmapping after it (syncs and bounce copies
+ *                 included).
  */
 struct dmakit_xfer_result {
 	__u64 id;
@@ -272,7 +280,8 @@ struct dmakit_xfer_result {
 	__u32 pad;
 	__u64 device_ns;
 	__u64 stage_dma;
-	__u64 reserved;
+	__u32 map_ns;
+	__u32 unmap_ns;
 };
 
 /**
