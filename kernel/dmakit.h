@@ -104,7 +104,6 @@ struct dmakit_client {
 
 /* xfer.c: the mapping layer and transfer requests */
 bool dmakit_dma_translated(struct device *dev);
-bool dmakit_dma_bounced(struct device *dev, dma_addr_t dma);
 int dmakit_stage_pool_create(struct dmakit_engine *eng);
 void dmakit_stage_pool_destroy(struct dmakit_engine *eng);
 void dmakit_client_init(struct dmakit_client *client,

@@ -36,7 +36,7 @@
 #include <linux/minmax.h>
 #include <linux/module.h>
 
-#include "engine.h"
+#include "dmakit.h"
 
 static unsigned int timeout_ms = 2000;
 module_param(timeout_ms, uint, 0644);
@@ -268,6 +268,7 @@ void dmakit_engine_init(struct dmakit_engine *eng,
 	eng->dev = dev;
 	eng->name = name;
 	eng->window = window;
+	eng->translated = dmakit_dma_translated(dev);
 	spin_lock_init(&eng->lock);
 	INIT_LIST_HEAD(&eng->queue);
 	INIT_LIST_HEAD(&eng->done);
@@ -378,6 +379,8 @@ void dmakit_engine_stop(struct dmakit_engine *eng)
 
 void dmakit_engine_add_bounced(struct dmakit_engine *eng, unsigned int n)
 {
+	if (!n)
+		return;
 	spin_lock_irq(&eng->lock);
 	eng->stats.bounced += n;
 	spin_unlock_irq(&eng->lock);

@@ -136,6 +136,7 @@ struct dmakit_engine_stats {
  * @name:      for messages (the node name).
  * @dev:       the device, for messages.
  * @window:    bytes of device memory a segment can address.
+ * @translated: an IOMMU translates the device's DMA (fixed while bound).
  * @lock:      guards everything below; taken in hard-irq context.
  * @queue:     requests waiting, FIFO.
  * @done:      requests that ended, waiting for the worker to finish them.
@@ -162,6 +163,7 @@ struct dmakit_engine {
 	const char *name;
 	struct device *dev;
 	u32 window;
+	bool translated;
 
 	spinlock_t lock;		/* see above; hard-irq safe */
 	struct list_head queue;

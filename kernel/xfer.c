@@ -68,6 +68,9 @@ struct xfer_side {
 	unsigned int bounced;
 };
 
+/* segments a request holds without an allocation of their own */
+#define XFER_INLINE_SEGS	8
+
 struct xfer_req {
 	struct dmakit_req req;
 	struct dmakit_engine *eng;
@@ -83,10 +86,16 @@ struct xfer_req {
 	void *stage;			/* staged: the dma_pool chunk */
 	dma_addr_t stage_dma;
 	u64 map_ns, unmap_ns;		/* time in prepare / finish */
+	struct dmakit_seg inline_segs[XFER_INLINE_SEGS];
 	bool stray;			/* DMAKIT_IOC_EDU_STRAY */
 	dma_addr_t stray_addr;
 	struct dmakit_xfer_result result;
 };
+
+static struct page *side_page(struct xfer_side *s, pgoff_t index)
+{
+	return s->page ? s->page : dmakit_buffer_page(s->buf, index);
+}
 
 /* Is DMA of @dev translated by an IOMMU (bus address != physical)? */
 bool dmakit_dma_translated(struct device *dev)
@@ -97,27 +106,29 @@ bool dmakit_dma_translated(struct device *dev)
 }
 
 /* Did a streaming mapping at @dma land in a swiotlb bounce buffer? */
-bool dmakit_dma_bounced(struct device *dev, dma_addr_t dma)
+static bool dma_bounced(struct dmakit_engine *eng, dma_addr_t dma)
 {
 	/* without an IOMMU, a bus address is a physical address on x86 */
-	return !dmakit_dma_translated(dev) &&
-	       is_swiotlb_buffer(dev, (phys_addr_t)dma);
+	return !eng->translated && is_swiotlb_buffer(eng->dev, (phys_addr_t)dma);
 }
 
 /*
- * Can the DMA API give @dev a bus address for [@phys, @phys + @len)?
- * Without an IOMMU or swiotlb, memory above the mask cannot be reached at
- * all, and dma-direct would warn: answer EIO instead.
+ * Can the DMA API give the device a bus address for pages @first..@last of
+ * side @s? Without an IOMMU or swiotlb, memory above the mask cannot be
+ * reached at all, and dma-direct would warn: answer EIO instead.
  */
-static bool dma_reachable(struct device *dev, phys_addr_t phys, u64 len)
+static bool side_reachable(struct dmakit_engine *eng, struct xfer_side *s,
+			   pgoff_t first, pgoff_t last)
 {
-	return dmakit_dma_translated(dev) || is_swiotlb_active(dev) ||
-	       phys + len - 1 <= dma_get_mask(dev);
-}
+	u64 mask = dma_get_mask(eng->dev);
+	pgoff_t i;
 
-static struct page *side_page(struct xfer_side *s, pgoff_t index)
-{
-	return s->page ? s->page : dmakit_buffer_page(s->buf, index);
+	if (eng->translated || is_swiotlb_active(eng->dev))
+		return true;
+	for (i = first; i <= last; i++)
+		if (page_to_phys(side_page(s, i)) + PAGE_SIZE - 1 > mask)
+			return false;
+	return true;
 }
 
 static int side_map(struct xfer_req *xr, struct xfer_side *s)
@@ -137,9 +148,8 @@ static int side_map(struct xfer_req *xr, struct xfer_side *s)
 		s->dma_segments = 1;
 		return 0;
 	}
-	for (i = first; i <= last; i++)
-		if (!dma_reachable(dev, page_to_phys(side_page(s, i)), PAGE_SIZE))
-			return -EIO;
+	if (!side_reachable(xr->eng, s, first, last))
+		return -EIO;
 
 	if (s->page || s->buf->kind == DMAKIT_KIND_CONTIG) {
 		if (s->page)
@@ -154,7 +164,7 @@ static int side_map(struct xfer_req *xr, struct xfer_side *s)
 		s->mapped = true;
 		s->sg_entries = 1;
 		s->dma_segments = 1;
-		s->bounced = dmakit_dma_bounced(dev, s->dma);
+		s->bounced = dma_bounced(xr->eng, s->dma);
 		return 0;
 	}
 
@@ -175,7 +185,7 @@ static int side_map(struct xfer_req *xr, struct xfer_side *s)
 	s->mapped = true;
 	s->dma_segments = s->sgt.nents;
 	for_each_sgtable_dma_sg(&s->sgt, sg, i)
-		s->bounced += dmakit_dma_bounced(dev, sg_dma_address(sg));
+		s->bounced += dma_bounced(xr->eng, sg_dma_address(sg));
 	return 0;
 }
 
@@ -250,6 +260,20 @@ static void add_segs(struct dmakit_req *req, struct dma_cursor *c,
 	}
 }
 
+/* room for @max segments in req->segs */
+static int xfer_alloc_segs(struct xfer_req *xr, size_t max)
+{
+	struct dmakit_req *req = &xr->req;
+
+	if (max <= XFER_INLINE_SEGS)
+		req->segs = xr->inline_segs;
+	else
+		req->segs = kvmalloc_array(max, sizeof(*req->segs),
+					   GFP_KERNEL_ACCOUNT);
+	req->nsegs = 0;
+	return req->segs ? 0 : -ENOMEM;
+}
+
 static int xfer_build_segs(struct xfer_req *xr)
 {
 	struct dmakit_req *req = &xr->req;
@@ -262,10 +286,8 @@ static int xfer_build_segs(struct xfer_req *xr)
 	max = xr->side[0].dma_segments + div64_u64(xr->len, window) + 1;
 	if (xr->nsides == 2)
 		max += xr->side[1].dma_segments + div64_u64(xr->len, window) + 1;
-	req->segs = kvmalloc_array(max, sizeof(*req->segs), GFP_KERNEL_ACCOUNT);
-	if (!req->segs)
+	if (xfer_alloc_segs(xr, max))
 		return -ENOMEM;
-	req->nsegs = 0;
 
 	cursor_init(&c[0], xr, &xr->side[0]);
 	if (xr->dir != DMAKIT_DIR_COPY) {
@@ -313,8 +335,7 @@ static int xfer_prepare_staged(struct xfer_req *xr)
 	struct dmakit_req *req = &xr->req;
 	bool to_device = xr->dir == DMAKIT_DIR_TO_DEVICE;
 
-	req->segs = kvmalloc_array(1, sizeof(*req->segs), GFP_KERNEL_ACCOUNT);
-	if (!req->segs)
+	if (xfer_alloc_segs(xr, 1))
 		return -ENOMEM;
 	if (xr->len > DMAKIT_STAGE_MAX) {
 		/* only the running request uses the page: no lock needed */
@@ -370,8 +391,7 @@ static int xfer_prepare_stray(struct xfer_req *xr)
 {
 	struct dmakit_req *req = &xr->req;
 
-	req->segs = kvmalloc_array(2, sizeof(*req->segs), GFP_KERNEL_ACCOUNT);
-	if (!req->segs)
+	if (xfer_alloc_segs(xr, 2))
 		return -ENOMEM;
 	xr->stage = dma_pool_alloc(xr->eng->stage_pool, GFP_KERNEL,
 				   &xr->stage_dma);
@@ -476,10 +496,14 @@ static void xfer_release(struct dmakit_req *req)
 		complete(&xr->done);
 		return;
 	}
+	/*
+	 * Wake under the lock: dmakit_client_release() takes it after its
+	 * wait, so the client cannot be freed while this still touches it.
+	 */
 	spin_lock(&client->lock);
 	list_move_tail(&xr->client_node, &client->completed);
-	spin_unlock(&client->lock);
 	wake_up(&client->wait);
+	spin_unlock(&client->lock);
 }
 
 static const struct dmakit_req_ops xfer_req_ops = {
@@ -511,9 +535,28 @@ static void xfer_req_free(struct xfer_req *xr)
 		for (i = 0; i < xr->nsides; i++)
 			if (xr->side[i].file)
 				fput(xr->side[i].file);
-		kvfree(xr->req.segs);
+		if (xr->req.segs != xr->inline_segs)
+			kvfree(xr->req.segs);
 	}
 	kfree(xr);
+}
+
+/*
+ * DMAKIT_XFER_MAP_ONLY: the mapping layer without the device. Safe beside
+ * the running request: only staged requests share engine memory.
+ */
+static int xfer_map_only(struct xfer_req *xr)
+{
+	int err = xfer_prepare(&xr->req);
+
+	if (!err) {
+		xr->req.prepared = true;
+		xfer_finish(&xr->req);
+	}
+	xr->req.status = err;
+	xfer_fill_result(xr);
+	xr->result.segments = err ? 0 : xr->req.nsegs;
+	return err;
 }
 
 /* Run a request and wait for it; a signal cancels it (see the uapi). */
@@ -562,7 +605,11 @@ static int xfer_check(const struct dmakit_xfer *arg, u32 window)
 {
 	u64 end;
 
-	if (arg->flags & ~(DMAKIT_XFER_ASYNC | DMAKIT_XFER_STAGED))
+	if (arg->flags & ~(DMAKIT_XFER_ASYNC | DMAKIT_XFER_STAGED |
+			   DMAKIT_XFER_MAP_ONLY))
+		return -EINVAL;
+	if ((arg->flags & DMAKIT_XFER_MAP_ONLY) &&
+	    (arg->flags & (DMAKIT_XFER_ASYNC | DMAKIT_XFER_STAGED)))
 		return -EINVAL;
 	if (arg->pad || arg->reserved[0] || arg->reserved[1] || !arg->len)
 		return -EINVAL;
@@ -641,7 +688,10 @@ long dmakit_xfer_ioctl(struct dmakit_client *client,
 		goto out_free;
 
 	if (!(arg.flags & DMAKIT_XFER_ASYNC)) {
-		err = xfer_run_sync(xr);
+		if (arg.flags & DMAKIT_XFER_MAP_ONLY)
+			err = xfer_map_only(xr);
+		else
+			err = xfer_run_sync(xr);
 		arg.id = xr->result.id;
 		arg.result = xr->result;
 		if (copy_to_user(uarg, &arg, sizeof(arg)) && !err)
@@ -799,6 +849,7 @@ __poll_t dmakit_client_poll(struct dmakit_client *client, struct file *file,
 void dmakit_client_release(struct dmakit_client *client)
 {
 	struct xfer_req *xr, *tmp;
+	LIST_HEAD(done);
 
 	spin_lock(&client->lock);
 	client->closing = true;
@@ -807,7 +858,11 @@ void dmakit_client_release(struct dmakit_client *client)
 	spin_unlock(&client->lock);
 
 	wait_event(client->wait, list_empty_careful(&client->pending));
-	list_for_each_entry_safe(xr, tmp, &client->completed, client_node) {
+	/* taking the lock also waits for the last xfer_release() to leave */
+	spin_lock(&client->lock);
+	list_splice_init(&client->completed, &done);
+	spin_unlock(&client->lock);
+	list_for_each_entry_safe(xr, tmp, &done, client_node) {
 		list_del(&xr->client_node);
 		xfer_req_free(xr);
 	}

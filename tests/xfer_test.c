@@ -800,6 +800,37 @@ TEST_F(xfer, staged_transfers_use_pool_chunks_or_the_staging_page)
 	EXPECT_EQ(EINVAL, errno);
 }
 
+/* MAP_ONLY: the mapping layer runs, the device does not */
+TEST_F(xfer, map_only_maps_and_cuts_segments_without_the_device)
+{
+	long long req = stat_of(0, "requests"), segs = stat_of(0, "segments");
+	struct dmakit_xfer *x = &self->x;
+
+	ASSERT_EQ(0, copy(self->dev, x, self->src, 1, self->dst, 2, 10000,
+			  DMAKIT_XFER_MAP_ONLY));
+	EXPECT_EQ(0, x->result.status);
+	EXPECT_LE(6u, x->result.segments);	/* 3 chunks, two sides */
+	EXPECT_LE(2u, x->result.dma_segments);
+	EXPECT_LT(0u, x->result.map_ns);
+	EXPECT_EQ(req, stat_of(0, "requests"));
+	EXPECT_EQ(segs, stat_of(0, "segments"));
+	/* nothing moved */
+	EXPECT_EQ(0, check_dst("map only", self->src, 0, self->dst, 0, 0,
+			       BUF_SIZE));
+	errno = 0;
+	EXPECT_EQ(-1, copy(self->dev, x, self->src, 0, self->dst, 0, 10,
+			   DMAKIT_XFER_MAP_ONLY | DMAKIT_XFER_ASYNC));
+	EXPECT_EQ(EINVAL, errno);
+	memset(x, 0, sizeof(*x));
+	x->fd = self->src;
+	x->len = 10;
+	x->dir = DMAKIT_DIR_TO_DEVICE;
+	x->flags = DMAKIT_XFER_MAP_ONLY | DMAKIT_XFER_STAGED;
+	errno = 0;
+	EXPECT_EQ(-1, ioctl(self->dev, DMAKIT_IOC_XFER, x));
+	EXPECT_EQ(EINVAL, errno);
+}
+
 /* statistics follow the transfers */
 TEST_F(xfer, statistics_count_requests_bytes_and_segments)
 {

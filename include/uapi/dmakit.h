@@ -241,6 +241,13 @@ struct dmakit_dev_info {
  * dma_sync_single_for_cpu/_for_device) above that.
  */
 #define DMAKIT_XFER_STAGED	0x2
+/*
+ * Map and unmap the memory and cut the segments, in the caller's context,
+ * but do not start the device: the cost of the mapping layer alone
+ * (result: map_ns, unmap_ns, and the segments it would issue). Synchronous,
+ * not with STAGED.
+ */
+#define DMAKIT_XFER_MAP_ONLY	0x4
 
 /* the device's dma_pool of staging chunks: size, alignment, boundary */
 #define DMAKIT_STAGE_MAX	512u
