@@ -19,6 +19,9 @@ struct dmakit_alloc;
 struct dmakit_translate;
 struct dmakit_xfer;
 struct dmakit_xfer_reap;
+struct dmakit_xfer_user;
+struct iov_iter;
+struct kiocb;
 struct file;
 struct page;
 struct vm_area_struct;
@@ -115,6 +118,10 @@ long dmakit_xfer_ioctl(struct dmakit_client *client,
 		       struct dmakit_xfer __user *uarg);
 long dmakit_xfer_reap(struct dmakit_client *client,
 		      struct dmakit_xfer_reap __user *uarg);
+long dmakit_xfer_user_ioctl(struct dmakit_client *client,
+			    struct dmakit_xfer_user __user *uarg);
+ssize_t dmakit_xfer_iter(struct dmakit_engine *eng, struct kiocb *iocb,
+			 struct iov_iter *iter, bool to_device);
 int dmakit_xfer_loopback(struct dmakit_engine *eng, struct page *pages[2],
 			 u32 len, dma_addr_t dma[2], bool bounced[2],
 			 bool *leaked);

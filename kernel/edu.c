@@ -496,6 +496,8 @@ static int edu_open(struct inode *inode, struct file *file)
 	ef->edu = edu;
 	dmakit_client_init(&ef->client, &edu->engine);
 	file->private_data = ef;
+	/* read/write go straight to user pages: O_DIRECT means what it says */
+	file->f_mode |= FMODE_CAN_ODIRECT;
 	return 0;
 }
 
@@ -529,6 +531,28 @@ static int edu_mmap(struct file *file, struct vm_area_struct *vma)
 			       pci_resource_len(pdev, 0));
 }
 
+/* read/write: the caller's memory and the device window (file position) */
+static ssize_t edu_read_iter(struct kiocb *iocb, struct iov_iter *to)
+{
+	struct edu_file *ef = iocb->ki_filp->private_data;
+
+	return dmakit_xfer_iter(&ef->edu->engine, iocb, to, false);
+}
+
+static ssize_t edu_write_iter(struct kiocb *iocb, struct iov_iter *from)
+{
+	struct edu_file *ef = iocb->ki_filp->private_data;
+
+	return dmakit_xfer_iter(&ef->edu->engine, iocb, from, true);
+}
+
+static loff_t edu_llseek(struct file *file, loff_t offset, int whence)
+{
+	struct edu_file *ef = file->private_data;
+
+	return fixed_size_llseek(file, offset, whence, ef->edu->engine.window);
+}
+
 static __poll_t edu_poll(struct file *file, poll_table *wait)
 {
 	struct edu_file *ef = file->private_data;
@@ -549,6 +573,8 @@ static long edu_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		return dmakit_xfer_ioctl(&ef->client, uarg);
 	case DMAKIT_IOC_XFER_REAP:
 		return dmakit_xfer_reap(&ef->client, uarg);
+	case DMAKIT_IOC_XFER_USER:
+		return dmakit_xfer_user_ioctl(&ef->client, uarg);
 	case DMAKIT_IOC_DEV_INFO:
 		return edu_dev_info(edu, uarg);
 	case DMAKIT_IOC_EDU_LIVENESS:
@@ -574,7 +600,9 @@ static const struct file_operations edu_fops = {
 	.mmap = edu_mmap,
 	.unlocked_ioctl = edu_ioctl,
 	.compat_ioctl = compat_ptr_ioctl,
-	.llseek = noop_llseek,
+	.read_iter = edu_read_iter,
+	.write_iter = edu_write_iter,
+	.llseek = edu_llseek,
 };
 
 static unsigned int edu_irq_mode_param(void)

@@ -28,18 +28,32 @@
  * or unmapping the buffer during the transfer frees nothing until the
  * device is done.
  *
+ * User memory (read/write on a device node, DMAKIT_IOC_XFER_USER) is either
+ * copied through a kernel page of the request's own (small synchronous
+ * transfers, copy_max) or pinned in the caller's context at submission
+ * (pin_user_pages_fast, FOLL_WRITE when the device writes it), recorded as
+ * runs of (page, offset, length), mapped as an sg_table when the request
+ * starts and unpinned (dirtied if the device wrote) as soon as it ends.
+ * The pins are short-term: they last one transfer, like a block driver's
+ * for O_DIRECT, so they are not FOLL_LONGTERM and not charged to
+ * RLIMIT_MEMLOCK. Because the pages stay pinned, unmapping the range or
+ * exiting during the DMA cannot free them under the device; GUP refuses
+ * VM_IO/VM_PFNMAP ranges (device memory, contig buffers) with EFAULT.
+ *
  * Asynchronous requests belong to a client (an open device file):
  * client->lock guards its lists; lock order is client->lock, then the
  * engine's lock.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/bvec.h>
 #include <linux/capability.h>
 #include <linux/dma-mapping.h>
 #include <linux/dmapool.h>
 #include <linux/file.h>
 #include <linux/fs.h>
 #include <linux/iommu.h>
+#include <linux/moduleparam.h>
 #include <linux/mm.h>
 #include <linux/overflow.h>
 #include <linux/poll.h>
@@ -47,15 +61,28 @@
 #include <linux/slab.h>
 #include <linux/swiotlb.h>
 #include <linux/uaccess.h>
+#include <linux/uio.h>
 
 #include <uapi/dmakit.h>
 
 #include "dmakit.h"
 
+/* user memory within one page */
+struct user_run {
+	struct page *page;
+	u32 off;
+	u32 len;
+};
+
 struct xfer_side {
 	struct file *file;		/* holds the buffer, or NULL */
 	struct dmakit_buffer *buf;
 	struct page *page;		/* a kernel page instead of a buffer */
+	bool own_page;			/* ... allocated for the request */
+	struct user_run *runs;		/* user memory instead of a buffer */
+	unsigned int nruns;
+	struct page **upages;		/* the pages pinned for it, or NULL */
+	unsigned int nupages;
 	u64 off;
 	enum dma_data_direction dir;
 	bool single;			/* dma_map_single/page, else sgt */
@@ -75,6 +102,8 @@ struct xfer_req {
 	struct dmakit_req req;
 	struct dmakit_engine *eng;
 	struct dmakit_client *client;	/* asynchronous owner, or NULL */
+	struct kiocb *iocb;		/* asynchronous read/write, or NULL */
+	bool copied;			/* user memory through a kernel page */
 	struct list_head client_node;	/* client->pending / completed */
 	struct completion done;		/* synchronous: released */
 	u64 len;
@@ -131,13 +160,52 @@ static bool side_reachable(struct dmakit_engine *eng, struct xfer_side *s,
 	return true;
 }
 
+/* the sg_table of @s is built: map it and count */
+static int side_map_sgt(struct xfer_req *xr, struct xfer_side *s)
+{
+	struct scatterlist *sg;
+	unsigned int i;
+	int err;
+
+	s->sg_entries = s->sgt.orig_nents;
+	err = dma_map_sgtable(xr->eng->dev, &s->sgt, s->dir, 0);
+	if (err) {
+		sg_free_table(&s->sgt);
+		return err == -ENOMEM ? -ENOMEM : -EIO;
+	}
+	s->mapped = true;
+	s->dma_segments = s->sgt.nents;
+	for_each_sgtable_dma_sg(&s->sgt, sg, i)
+		s->bounced += dma_bounced(xr->eng, sg_dma_address(sg));
+	return 0;
+}
+
+/* pinned user memory: one sg entry per run */
+static int side_map_user(struct xfer_req *xr, struct xfer_side *s)
+{
+	struct dmakit_engine *eng = xr->eng;
+	u64 mask = dma_get_mask(eng->dev);
+	struct scatterlist *sg;
+	unsigned int i;
+	int err;
+
+	if (!eng->translated && !is_swiotlb_active(eng->dev))
+		for (i = 0; i < s->nruns; i++)
+			if (page_to_phys(s->runs[i].page) + PAGE_SIZE - 1 > mask)
+				return -EIO;
+	err = sg_alloc_table(&s->sgt, s->nruns, GFP_KERNEL_ACCOUNT);
+	if (err)
+		return err;
+	for_each_sgtable_sg(&s->sgt, sg, i)
+		sg_set_page(sg, s->runs[i].page, s->runs[i].len, s->runs[i].off);
+	return side_map_sgt(xr, s);
+}
+
 static int side_map(struct xfer_req *xr, struct xfer_side *s)
 {
 	struct device *dev = xr->eng->dev;
 	pgoff_t first = s->off >> PAGE_SHIFT;
 	pgoff_t last = (s->off + xr->len - 1) >> PAGE_SHIFT;
-	struct scatterlist *sg;
-	pgoff_t i;
 	int err;
 
 	if (s->coherent) {
@@ -148,6 +216,8 @@ static int side_map(struct xfer_req *xr, struct xfer_side *s)
 		s->dma_segments = 1;
 		return 0;
 	}
+	if (s->runs)
+		return side_map_user(xr, s);
 	if (!side_reachable(xr->eng, s, first, last))
 		return -EIO;
 
@@ -176,17 +246,7 @@ static int side_map(struct xfer_req *xr, struct xfer_side *s)
 						GFP_KERNEL_ACCOUNT);
 	if (err)
 		return err;
-	s->sg_entries = s->sgt.orig_nents;
-	err = dma_map_sgtable(dev, &s->sgt, s->dir, 0);
-	if (err) {
-		sg_free_table(&s->sgt);
-		return err == -ENOMEM ? -ENOMEM : -EIO;
-	}
-	s->mapped = true;
-	s->dma_segments = s->sgt.nents;
-	for_each_sgtable_dma_sg(&s->sgt, sg, i)
-		s->bounced += dma_bounced(xr->eng, sg_dma_address(sg));
-	return 0;
+	return side_map_sgt(xr, s);
 }
 
 static void side_unmap(struct xfer_req *xr, struct xfer_side *s)
@@ -444,10 +504,23 @@ static int xfer_prepare(struct dmakit_req *req)
 	return err;
 }
 
+/* give pinned user pages back, dirty if the device may have written them */
+static void side_unpin(struct xfer_side *s)
+{
+	if (!s->upages)
+		return;
+	unpin_user_pages_dirty_lock(s->upages, s->nupages,
+				    s->dir == DMA_FROM_DEVICE);
+	kvfree(s->upages);
+	s->upages = NULL;
+	s->nupages = 0;
+}
+
 static void xfer_finish(struct dmakit_req *req)
 {
 	struct xfer_req *xr = container_of(req, struct xfer_req, req);
 	ktime_t t0 = ktime_get();
+	unsigned int i;
 
 	if (xr->stray) {
 		dma_pool_free(xr->eng->stage_pool, xr->stage, xr->stage_dma);
@@ -456,6 +529,9 @@ static void xfer_finish(struct dmakit_req *req)
 		xfer_finish_staged(xr);
 	} else {
 		xfer_unmap(xr);
+		/* as soon as the device is done: an async result may wait long */
+		for (i = 0; i < xr->nsides; i++)
+			side_unpin(&xr->side[i]);
 	}
 	xr->unmap_ns = ktime_to_ns(ktime_sub(ktime_get(), t0));
 }
@@ -476,6 +552,7 @@ static void xfer_fill_result(struct xfer_req *xr)
 		r->dma_segments += xr->side[i].dma_segments;
 		r->bounced += xr->side[i].bounced;
 	}
+	r->flags = xr->copied ? DMAKIT_RESULT_COPIED : 0;
 	r->map_ns = min_t(u64, xr->map_ns, U32_MAX);
 	r->unmap_ns = min_t(u64, xr->unmap_ns, U32_MAX);
 	/* like every bus address, only for those who may know it */
@@ -486,12 +563,21 @@ static void xfer_fill_result(struct xfer_req *xr)
 						     xr->req.t_start));
 }
 
+static void xfer_req_free(struct xfer_req *xr);
+
 static void xfer_release(struct dmakit_req *req)
 {
 	struct xfer_req *xr = container_of(req, struct xfer_req, req);
 	struct dmakit_client *client = xr->client;
 
 	xfer_fill_result(xr);
+	if (xr->iocb) {
+		/* read_iter/write_iter's asynchronous half */
+		xr->iocb->ki_complete(xr->iocb,
+				      req->status ? req->status : xr->len);
+		xfer_req_free(xr);
+		return;
+	}
 	if (!client) {
 		complete(&xr->done);
 		return;
@@ -532,9 +618,16 @@ static void xfer_req_free(struct xfer_req *xr)
 
 	/* a wedged device may still write there: keep the memory forever */
 	if (!xr->req.leak) {
-		for (i = 0; i < xr->nsides; i++)
-			if (xr->side[i].file)
-				fput(xr->side[i].file);
+		for (i = 0; i < xr->nsides; i++) {
+			struct xfer_side *s = &xr->side[i];
+
+			if (s->file)
+				fput(s->file);
+			side_unpin(s);	/* never started */
+			kvfree(s->runs);
+			if (s->own_page)
+				__free_page(s->page);
+		}
 		if (xr->req.segs != xr->inline_segs)
 			kvfree(xr->req.segs);
 	}
@@ -653,6 +746,35 @@ static int xfer_get_sides(struct xfer_req *xr, const struct dmakit_xfer *arg)
 	return 0;
 }
 
+/*
+ * Queue @xr as an asynchronous request of @client; on success the client
+ * owns it and *@id is its number, on error the caller still does.
+ */
+static int xfer_submit_async(struct dmakit_client *client, struct xfer_req *xr,
+			     u64 *id)
+{
+	int err;
+
+	spin_lock(&client->lock);
+	if (client->closing || client->outstanding >= DMAKIT_XFER_MAX_ASYNC) {
+		spin_unlock(&client->lock);
+		return -EBUSY;
+	}
+	client->outstanding++;
+	xr->client = client;
+	list_add_tail(&xr->client_node, &client->pending);
+	err = dmakit_engine_submit(client->eng, &xr->req);
+	if (err) {
+		list_del_init(&xr->client_node);
+		client->outstanding--;
+		xr->client = NULL;
+	} else {
+		*id = xr->req.id;
+	}
+	spin_unlock(&client->lock);
+	return err;
+}
+
 /**
  * dmakit_xfer_ioctl() - DMAKIT_IOC_XFER on a device node.
  * @client: the open device file's client state.
@@ -699,28 +821,11 @@ long dmakit_xfer_ioctl(struct dmakit_client *client,
 		goto out_free;
 	}
 
-	spin_lock(&client->lock);
-	if (client->closing || client->outstanding >= DMAKIT_XFER_MAX_ASYNC) {
-		spin_unlock(&client->lock);
-		err = -EBUSY;
+	err = xfer_submit_async(client, xr, &arg.id);
+	if (err)
 		goto out_free;
-	}
-	client->outstanding++;
-	xr->client = client;
-	list_add_tail(&xr->client_node, &client->pending);
-	err = dmakit_engine_submit(eng, &xr->req);
-	if (err) {
-		list_del(&xr->client_node);
-		client->outstanding--;
-		spin_unlock(&client->lock);
-		goto out_free;
-	}
-	arg.id = xr->req.id;
-	spin_unlock(&client->lock);
 	/* the request is the client's now; a fault here loses only the id */
-	if (put_user(arg.id, &uarg->id))
-		return -EFAULT;
-	return 0;
+	return put_user(arg.id, &uarg->id) ? -EFAULT : 0;
 
 out_free:
 	xfer_req_free(xr);
@@ -976,5 +1081,361 @@ int dmakit_xfer_loopback(struct dmakit_engine *eng, struct page *pages[2],
 	}
 	*leaked = xr->req.leak;
 	xfer_req_free(xr);
+	return err;
+}
+
+/* ---- user memory: read/write on a device node, DMAKIT_IOC_XFER_USER ---- */
+
+static unsigned int copy_max = 1024;
+module_param(copy_max, uint, 0644);
+MODULE_PARM_DESC(copy_max,
+		 "synchronous transfers of user memory up to this many bytes go through a kernel copy instead of pinning (0: always pin; default 1024, see docs/dma.md)");
+
+/* pages the device can reach without help: below the mask when it is small */
+static gfp_t xfer_copy_gfp(struct dmakit_engine *eng)
+{
+	u64 mask = dma_get_mask(eng->dev);
+
+	if (mask < DMA_BIT_MASK(32))
+		return GFP_KERNEL | GFP_DMA;
+	return mask < DMA_BIT_MASK(64) ? GFP_KERNEL | GFP_DMA32 : GFP_KERNEL;
+}
+
+/* pin [@uaddr, @uaddr + @len) and append its runs to @s */
+static int side_pin_segment(struct xfer_side *s, unsigned long uaddr,
+			    size_t len, bool write)
+{
+	unsigned long first = uaddr & PAGE_MASK;
+	int npages = (PAGE_ALIGN(uaddr + len) - first) >> PAGE_SHIFT;
+	unsigned int flags = write ? FOLL_WRITE : 0;
+	struct page **pages = s->upages + s->nupages;
+	int done = 0;
+
+	/* pin_user_pages_fast() may pin fewer than asked: go on from there */
+	while (done < npages) {
+		int got = pin_user_pages_fast(first + ((unsigned long)done << PAGE_SHIFT),
+					      npages - done, flags, pages + done);
+
+		if (got <= 0) {
+			s->nupages += done;	/* unpinned with the request */
+			return got ? got : -EFAULT;
+		}
+		done += got;
+	}
+	s->nupages += npages;
+	for (done = 0; done < npages; done++) {
+		struct user_run *run = &s->runs[s->nruns++];
+		u32 off = done ? 0 : offset_in_page(uaddr);
+
+		run->page = pages[done];
+		run->off = off;
+		run->len = min_t(size_t, len, PAGE_SIZE - off);
+		len -= run->len;
+	}
+	return 0;
+}
+
+/*
+ * Record the first @len bytes of @iter as side @s: user memory is pinned,
+ * the pages of a bvec iterator (io_uring fixed buffers) are used as they
+ * are, since their owner holds them for the whole I/O. @iter itself does
+ * not move. @write: the device writes the memory.
+ */
+static int side_pin_iter(struct xfer_side *s, const struct iov_iter *iter,
+			 size_t len, bool write)
+{
+	struct iov_iter it = *iter;
+	int max;
+	int err;
+
+	iov_iter_truncate(&it, len);
+	max = iov_iter_npages(&it, INT_MAX);
+	s->runs = kvcalloc(max + 1, sizeof(*s->runs), GFP_KERNEL_ACCOUNT);
+	if (!s->runs)
+		return -ENOMEM;
+	s->dir = write ? DMA_FROM_DEVICE : DMA_TO_DEVICE;
+
+	if (iov_iter_is_bvec(&it)) {
+		const struct bio_vec *bv = it.bvec;
+		size_t skip = it.iov_offset, left = iov_iter_count(&it);
+
+		while (left) {
+			size_t off = bv->bv_offset + skip;
+			size_t n = min3(left, (size_t)bv->bv_len - skip,
+					PAGE_SIZE - offset_in_page(off));
+
+			if (n) {
+				struct user_run *run;
+
+				if (s->nruns >= max + 1)
+					return -EINVAL;
+				run = &s->runs[s->nruns++];
+				run->page = nth_page(bv->bv_page, off >> PAGE_SHIFT);
+				run->off = offset_in_page(off);
+				run->len = n;
+			}
+			skip += n;
+			left -= n;
+			if (skip == bv->bv_len) {
+				bv++;
+				skip = 0;
+			}
+		}
+		return 0;
+	}
+	if (!user_backed_iter(&it))
+		return -EINVAL;
+
+	s->upages = kvcalloc(max, sizeof(*s->upages), GFP_KERNEL_ACCOUNT);
+	if (!s->upages)
+		return -ENOMEM;
+	while (iov_iter_count(&it)) {
+		struct iovec v;
+
+		if (iter_is_ubuf(&it)) {
+			v.iov_base = it.ubuf + it.iov_offset;
+			v.iov_len = iov_iter_count(&it);
+		} else {
+			v = iov_iter_iovec(&it);
+		}
+		if (v.iov_len) {
+			err = side_pin_segment(s, (unsigned long)v.iov_base,
+					       v.iov_len, write);
+			if (err)
+				return err;
+		}
+		iov_iter_advance(&it, v.iov_len);	/* 0 skips empty iovecs */
+	}
+	return 0;
+}
+
+/* the copy path: user memory through a kernel page of the request's own */
+static int side_copy_in(struct xfer_req *xr, struct xfer_side *s,
+			struct iov_iter *iter, bool to_device)
+{
+	s->page = alloc_page(xfer_copy_gfp(xr->eng));
+	if (!s->page)
+		return -ENOMEM;
+	s->own_page = true;
+	s->dir = to_device ? DMA_TO_DEVICE : DMA_FROM_DEVICE;
+	xr->copied = true;
+	if (to_device && copy_from_iter(page_address(s->page), xr->len, iter) !=
+			 xr->len)
+		return -EFAULT;
+	return 0;
+}
+
+/* after a successful synchronous copy-path FROM_DEVICE: to the user */
+static int side_copy_out(struct xfer_req *xr, struct xfer_side *s,
+			 struct iov_iter *iter)
+{
+	if (s->dir != DMA_FROM_DEVICE || !s->own_page)
+		return 0;
+	return copy_to_iter(page_address(s->page), xr->len, iter) == xr->len ?
+	       0 : -EFAULT;
+}
+
+/**
+ * dmakit_xfer_iter() - read_iter/write_iter of a device node.
+ * @eng:       the device's engine.
+ * @iocb:      the I/O; its position is an offset in the device window.
+ * @iter:      the caller's memory.
+ * @to_device: write (memory -> window) rather than read.
+ *
+ * The node behaves like a file of window bytes backed by device memory:
+ * a read at or beyond the end returns 0, a write there is ENOSPC, and a
+ * transfer that crosses the end is cut short. Synchronous I/O of at most
+ * copy_max bytes without O_DIRECT goes through a kernel copy; everything
+ * else, and all asynchronous I/O (io_uring, libaio), is zero-copy.
+ *
+ * Return: bytes moved, -EIOCBQUEUED (asynchronous: completed through the
+ * kiocb), or -errno (EINVAL position, EFAULT memory, EINTR signal, ...).
+ */
+ssize_t dmakit_xfer_iter(struct dmakit_engine *eng, struct kiocb *iocb,
+			 struct iov_iter *iter, bool to_device)
+{
+	bool async = !is_sync_kiocb(iocb);
+	size_t len = iov_iter_count(iter);
+	loff_t pos = iocb->ki_pos;
+	struct xfer_req *xr;
+	bool copy;
+	int err;
+
+	if (pos < 0)
+		return -EINVAL;
+	if (!len)
+		return 0;
+	if (pos >= eng->window)
+		return to_device ? -ENOSPC : 0;
+	len = min_t(size_t, len, eng->window - pos);
+
+	xr = xfer_req_alloc(eng);
+	if (!xr)
+		return -ENOMEM;
+	xr->len = len;
+	xr->dev_off = pos;
+	xr->dir = to_device ? DMAKIT_DIR_TO_DEVICE : DMAKIT_DIR_FROM_DEVICE;
+	xr->req.bytes = len;
+	xr->nsides = 1;
+	copy = !async && !(iocb->ki_flags & IOCB_DIRECT) &&
+	       len <= READ_ONCE(copy_max);
+	if (copy)
+		err = side_copy_in(xr, &xr->side[0], iter, to_device);
+	else
+		err = side_pin_iter(&xr->side[0], iter, len, !to_device);
+	if (err)
+		goto out_free;
+
+	if (async) {
+		xr->iocb = iocb;
+		err = dmakit_engine_submit(eng, &xr->req);
+		if (err) {
+			xr->iocb = NULL;
+			goto out_free;
+		}
+		iov_iter_advance(iter, len);
+		return -EIOCBQUEUED;
+	}
+
+	err = xfer_run_sync(xr);
+	if (!err && copy)
+		err = side_copy_out(xr, &xr->side[0], iter);
+	else if (!err)
+		iov_iter_advance(iter, len);
+	if (!err)
+		iocb->ki_pos = pos + len;
+out_free:
+	xfer_req_free(xr);
+	return err ? err : len;
+}
+
+static int xfer_user_check(const struct dmakit_xfer_user *arg)
+{
+	u32 known = DMAKIT_XFER_ASYNC | DMAKIT_XFER_STAGED | DMAKIT_XFER_ZEROCOPY;
+
+	if ((arg->flags & ~known) || arg->pad || arg->reserved[0] ||
+	    arg->reserved[1])
+		return -EINVAL;
+	if ((arg->flags & DMAKIT_XFER_STAGED) &&
+	    (arg->flags & (DMAKIT_XFER_ASYNC | DMAKIT_XFER_ZEROCOPY)))
+		return -EINVAL;
+	switch (arg->dir) {
+	case DMAKIT_DIR_TO_DEVICE:
+	case DMAKIT_DIR_FROM_DEVICE:
+		return arg->dst_iov || arg->dst_iovcnt ? -EINVAL : 0;
+	case DMAKIT_DIR_COPY:
+		if (arg->dev_offset || (arg->flags & DMAKIT_XFER_STAGED))
+			return -EINVAL;
+		return 0;
+	default:
+		return -EINVAL;
+	}
+}
+
+/**
+ * dmakit_xfer_user_ioctl() - DMAKIT_IOC_XFER_USER on a device node.
+ * @client: the open device file's client state.
+ * @uarg:   struct dmakit_xfer_user from user space.
+ *
+ * Return: see docs/abi.md.
+ */
+long dmakit_xfer_user_ioctl(struct dmakit_client *client,
+			    struct dmakit_xfer_user __user *uarg)
+{
+	struct iovec fast[UIO_FASTIOV], *iov = fast;
+	struct iovec dfast[UIO_FASTIOV], *diov = dfast;
+	struct dmakit_engine *eng = client->eng;
+	struct iov_iter iter, diter;
+	struct dmakit_xfer_user arg;
+	bool from, copy;
+	struct xfer_req *xr;
+	ssize_t len;
+	u64 end;
+	int err;
+
+	if (copy_from_user(&arg, uarg, sizeof(arg)))
+		return -EFAULT;
+	err = xfer_user_check(&arg);
+	if (err)
+		return err;
+	from = arg.dir == DMAKIT_DIR_FROM_DEVICE;
+	len = import_iovec(from ? ITER_DEST : ITER_SOURCE,
+			   u64_to_user_ptr(arg.iov), arg.iovcnt,
+			   ARRAY_SIZE(fast), &iov, &iter);
+	if (len < 0)
+		return len;
+	if (arg.dir == DMAKIT_DIR_COPY) {
+		ssize_t dlen = import_iovec(ITER_DEST, u64_to_user_ptr(arg.dst_iov),
+					    arg.dst_iovcnt, ARRAY_SIZE(dfast),
+					    &diov, &diter);
+
+		if (dlen < 0) {
+			err = dlen;
+			diov = NULL;
+			goto out_iov;
+		}
+		if (dlen != len) {
+			err = -EINVAL;
+			goto out_iov;
+		}
+	} else {
+		diov = NULL;
+		if (check_add_overflow((u64)arg.dev_offset, (u64)len, &end) ||
+		    end > eng->window) {
+			err = -EINVAL;
+			goto out_iov;
+		}
+	}
+	if (!len) {
+		err = -EINVAL;
+		goto out_iov;
+	}
+
+	xr = xfer_req_alloc(eng);
+	if (!xr) {
+		err = -ENOMEM;
+		goto out_iov;
+	}
+	xr->len = len;
+	xr->dev_off = arg.dev_offset;
+	xr->dir = arg.dir;
+	xr->req.bytes = len;
+	xr->result.user_data = arg.user_data;
+	xr->nsides = arg.dir == DMAKIT_DIR_COPY ? 2 : 1;
+	copy = (arg.flags & DMAKIT_XFER_STAGED) ||
+	       (!(arg.flags & (DMAKIT_XFER_ASYNC | DMAKIT_XFER_ZEROCOPY)) &&
+		arg.dir != DMAKIT_DIR_COPY && len <= READ_ONCE(copy_max));
+	if (copy)
+		err = side_copy_in(xr, &xr->side[0], &iter, !from);
+	else
+		err = side_pin_iter(&xr->side[0], &iter, len, from);
+	if (!err && xr->nsides == 2)
+		err = side_pin_iter(&xr->side[1], &diter, len, true);
+	if (err)
+		goto out_free;
+
+	arg.len = len;
+	if (arg.flags & DMAKIT_XFER_ASYNC) {
+		err = xfer_submit_async(client, xr, &arg.id);
+		if (err)
+			goto out_free;
+		xr = NULL;	/* the client's now */
+		if (put_user(arg.id, &uarg->id) || put_user(arg.len, &uarg->len))
+			err = -EFAULT;
+		goto out_iov;
+	}
+	err = xfer_run_sync(xr);
+	if (!err && copy)
+		err = side_copy_out(xr, &xr->side[0], &iter);
+	arg.id = xr->result.id;
+	arg.result = xr->result;
+	if (copy_to_user(uarg, &arg, sizeof(arg)) && !err)
+		err = -EFAULT;
+out_free:
+	if (xr)
+		xfer_req_free(xr);
+out_iov:
+	kfree(diov);
+	kfree(iov);
 	return err;
 }

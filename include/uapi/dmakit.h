@@ -267,7 +267,7 @@ struct dmakit_dev_info {
  *                 contiguous runs; both buffers summed for COPY).
  * @dma_segments:  DMA segments after mapping (an IOMMU may merge entries).
  * @bounced:       DMA segments that went through a swiotlb bounce buffer.
- * @pad:           0.
+ * @flags:         DMAKIT_RESULT_*.
  * @device_ns:     from the first segment's start to the last one's end.
  * @stage_dma:     DMAKIT_XFER_STAGED: bus address of the dma_pool chunk or
  *                 staging page used; 0 unless the caller has CAP_SYS_ADMIN.
@@ -284,7 +284,7 @@ struct dmakit_xfer_result {
 	__u32 sg_entries;
 	__u32 dma_segments;
 	__u32 bounced;
-	__u32 pad;
+	__u32 flags;
 	__u64 device_ns;
 	__u64 stage_dma;
 	__u32 map_ns;
@@ -343,6 +343,9 @@ struct dmakit_xfer {
 	__u64 reserved[2];
 };
 
+/* dmakit_xfer_result.flags */
+#define DMAKIT_RESULT_COPIED	0x1	/* user memory went through a kernel copy, not pinned */
+
 /* dmakit_xfer_reap.flags */
 #define DMAKIT_REAP_WAIT	0x1	/* block until a result is there */
 
@@ -364,8 +367,55 @@ struct dmakit_xfer_reap {
 /* asynchronous transfers one fd may have outstanding (then EBUSY) */
 #define DMAKIT_XFER_MAX_ASYNC	64
 
+/*
+ * dmakit_xfer_user.flags, with DMAKIT_XFER_ASYNC: how user memory reaches
+ * the device. By default a synchronous TO/FROM_DEVICE transfer of at most
+ * copy_max bytes (module parameter) is copied through a kernel page, and
+ * anything else is pinned (zero-copy).
+ */
+#define DMAKIT_XFER_ZEROCOPY	0x8	/* always pin */
+/* DMAKIT_XFER_STAGED (0x2) forces the copy (TO/FROM_DEVICE, synchronous) */
+
+/**
+ * struct dmakit_xfer_user - DMAKIT_IOC_XFER_USER: a DMA transfer between
+ * the caller's own memory (any of it: malloc, a mapped file, hugetlb) and
+ * the device, as DMAKIT_IOC_XFER does for buffers.
+ *
+ * @iov:        in: user address of a struct iovec array, the source of
+ *              TO_DEVICE and COPY, the target of FROM_DEVICE.
+ * @dst_iov:    in: COPY: the target's iovec array; otherwise 0.
+ * @iovcnt:     in: entries of @iov (1..1024).
+ * @dst_iovcnt: in: entries of @dst_iov (COPY), otherwise 0.
+ * @dir:        in: DMAKIT_DIR_*; the length is the sum of the iovecs (for
+ *              COPY both sums must be equal).
+ * @dev_offset: in: as in struct dmakit_xfer.
+ * @flags:      in: DMAKIT_XFER_ASYNC, DMAKIT_XFER_STAGED, DMAKIT_XFER_ZEROCOPY.
+ * @pad:        0.
+ * @user_data:  in: returned with the result.
+ * @id:         out: the request's number.
+ * @len:        out: bytes moved.
+ * @result:     out (synchronous).
+ * @reserved:   0.
+ */
+struct dmakit_xfer_user {
+	__u64 iov;
+	__u64 dst_iov;
+	__u32 iovcnt;
+	__u32 dst_iovcnt;
+	__u32 dir;
+	__u32 dev_offset;
+	__u32 flags;
+	__u32 pad;
+	__u64 user_data;
+	__u64 id;
+	__u64 len;
+	struct dmakit_xfer_result result;
+	__u64 reserved[2];
+};
+
 #define DMAKIT_IOC_XFER		_IOWR(DMAKIT_IOC_MAGIC, 0x30, struct dmakit_xfer)
 #define DMAKIT_IOC_XFER_REAP	_IOWR(DMAKIT_IOC_MAGIC, 0x31, struct dmakit_xfer_reap)
+#define DMAKIT_IOC_XFER_USER	_IOWR(DMAKIT_IOC_MAGIC, 0x32, struct dmakit_xfer_user)
 
 /* ---- edu engine: register-level operations ----------------------------- */
 

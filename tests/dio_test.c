@@ -1,0 +1,558 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Direct I/O on the edu node: read/write/readv/writev and libaio move data
+ * between the caller's own memory and the device window (the file
+ * position), and DMAKIT_IOC_XFER_USER does the same for any user memory
+ * (iovec arrays, mapped files, hugetlb) and copies user memory to user
+ * memory through the device. Pinned pages outlive munmap and SIGKILL, fork
+ * does not steal the DMA's pages, read-only and device memory is EFAULT.
+ */
+#include <linux/aio_abi.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+
+#include "dmakit_test.h"
+
+#define PAGE	4096u
+#define WINDOW	DMAKIT_EDU_WINDOW_MAX
+
+static int edu_open(int index, int flags)
+{
+	char node[64];
+
+	snprintf(node, sizeof(node), "/dev/dmakit-edu%d", index);
+	return open(node, O_RDWR | flags);
+}
+
+static int xfer_user(int dev, struct dmakit_xfer_user *x, uint32_t dir,
+		     const struct iovec *iov, int iovcnt,
+		     const struct iovec *dst, int dstcnt, uint32_t flags)
+{
+	memset(x, 0, sizeof(*x));
+	x->iov = (uintptr_t)iov;
+	x->iovcnt = iovcnt;
+	x->dst_iov = (uintptr_t)dst;
+	x->dst_iovcnt = dstcnt;
+	x->dir = dir;
+	x->flags = flags;
+	return ioctl(dev, DMAKIT_IOC_XFER_USER, x);
+}
+
+/* one buffer to the window and back through XFER_USER */
+static int round_trip(int dev, void *src, void *dst, size_t len,
+		      uint32_t flags, uint32_t *result_flags)
+{
+	struct iovec a = { src, len }, b = { dst, len };
+	struct dmakit_xfer_user x;
+
+	if (xfer_user(dev, &x, DMAKIT_DIR_TO_DEVICE, &a, 1, NULL, 0, flags))
+		return -1;
+	*result_flags = x.result.flags;
+	if (xfer_user(dev, &x, DMAKIT_DIR_FROM_DEVICE, &b, 1, NULL, 0, flags))
+		return -1;
+	*result_flags |= x.result.flags << 8;
+	return 0;
+}
+
+FIXTURE(dio) {
+	int dev;
+	long copy_max;
+	unsigned char *a, *b;
+};
+
+FIXTURE_SETUP(dio)
+{
+	self->dev = edu_open(0, 0);
+	ASSERT_LE(0, self->dev);
+	self->copy_max = set_param("copy_max", 1024);
+	ASSERT_LE(0, self->copy_max);
+	self->a = malloc(1 << 20);
+	self->b = malloc(1 << 20);
+	ASSERT_TRUE(self->a && self->b);
+}
+
+FIXTURE_TEARDOWN(dio)
+{
+	set_param("copy_max", self->copy_max);
+	free(self->a);
+	free(self->b);
+	close(self->dev);
+}
+
+/* write then read back, at offsets in the window, from unaligned memory */
+TEST_F(dio, write_then_read_round_trips_through_the_window)
+{
+	static const struct { size_t pos, len; } cases[] = {
+		{ 0, 1 }, { 0, 512 }, { 0, WINDOW }, { 100, 1000 },
+		{ 3000, 1095 }, { 4094, 1 },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+		unsigned char *src = self->a + 1 + i, *dst = self->b + 3;
+		size_t pos = cases[i].pos, len = cases[i].len;
+
+		fill_pattern(src, len, 100 + i);
+		memset(dst, 0x5a, len + 1);
+		ASSERT_EQ((ssize_t)len, pwrite(self->dev, src, len, pos)) {
+			TH_LOG("pwrite %zu at %zu: %s", len, pos, strerror(errno));
+		}
+		ASSERT_EQ((ssize_t)len, pread(self->dev, dst, len, pos));
+		EXPECT_EQ(-1, first_difference(src, dst, len)) {
+			TH_LOG("len %zu at %zu", len, pos);
+		}
+		EXPECT_EQ(0x5a, dst[len]);
+	}
+}
+
+/* the node is a file of window bytes: EOF, ENOSPC, short transfers, seek */
+TEST_F(dio, the_node_behaves_like_a_file_of_window_bytes)
+{
+	EXPECT_EQ(0, pread(self->dev, self->b, 10, WINDOW));
+	EXPECT_EQ(0, pread(self->dev, self->b, 10, 1 << 20));
+	errno = 0;
+	EXPECT_EQ(-1, pwrite(self->dev, self->a, 10, WINDOW));
+	EXPECT_EQ(ENOSPC, errno);
+	fill_pattern(self->a, 200, 5);
+	EXPECT_EQ(95, pwrite(self->dev, self->a, 200, 4000));
+	EXPECT_EQ(95, pread(self->dev, self->b, 200, 4000));
+	EXPECT_EQ(-1, first_difference(self->a, self->b, 95));
+	EXPECT_EQ(WINDOW, lseek(self->dev, 0, SEEK_END));
+	EXPECT_EQ(0, pread(self->dev, self->b, 0, 0));
+	errno = 0;
+	EXPECT_EQ(-1, pread(self->dev, self->b, 10, -1));
+	EXPECT_EQ(EINVAL, errno);
+	/* read() and write() move the file position */
+	ASSERT_EQ(10, lseek(self->dev, 10, SEEK_SET));
+	ASSERT_EQ(100, write(self->dev, self->a, 100));
+	EXPECT_EQ(110, lseek(self->dev, 0, SEEK_CUR));
+}
+
+/* both paths, chosen by size (copy_max) or forced, move the same bytes */
+TEST_F(dio, copy_and_zero_copy_paths_give_the_same_bytes)
+{
+	static const size_t lens[] = { 1, 512, 1024, 1025, WINDOW };
+	static const uint32_t forced[] = { 0, DMAKIT_XFER_STAGED,
+					   DMAKIT_XFER_ZEROCOPY };
+
+	for (size_t l = 0; l < sizeof(lens) / sizeof(*lens); l++) {
+		for (size_t f = 0; f < 3; f++) {
+			uint32_t rf = ~0u, copied;
+
+			fill_pattern(self->a + 7, lens[l], l * 3 + f);
+			memset(self->b, 0, lens[l]);
+			ASSERT_EQ(0, round_trip(self->dev, self->a + 7, self->b,
+						lens[l], forced[f], &rf));
+			EXPECT_EQ(-1, first_difference(self->a + 7, self->b,
+						       lens[l]));
+			copied = forced[f] == DMAKIT_XFER_STAGED ||
+				 (!forced[f] && lens[l] <= 1024);
+			EXPECT_EQ(copied ? 0x101u : 0u, rf) {
+				TH_LOG("len %zu flags %#x", lens[l], forced[f]);
+			}
+		}
+	}
+	/* read/write with the copy path off, then always on */
+	for (long cm = 0; cm <= WINDOW; cm += WINDOW) {
+		set_param("copy_max", cm);
+		fill_pattern(self->a, 3000, cm + 1);
+		ASSERT_EQ(3000, pwrite(self->dev, self->a, 3000, 50));
+		ASSERT_EQ(3000, pread(self->dev, self->b, 3000, 50));
+		EXPECT_EQ(-1, first_difference(self->a, self->b, 3000));
+	}
+}
+
+/* O_DIRECT opens, and readv/writev scatter across iovecs (empty ones too) */
+TEST_F(dio, o_direct_and_vectored_io)
+{
+	int fd = edu_open(0, O_DIRECT);
+	struct iovec w[4], r[4];
+
+	ASSERT_LE(0, fd) TH_LOG("open O_DIRECT: %s", strerror(errno));
+	fill_pattern(self->a, 3000, 9);
+	w[0] = (struct iovec){ self->a, 1000 };
+	w[1] = (struct iovec){ self->a + 1000, 0 };
+	w[2] = (struct iovec){ self->a + 1000, 1500 };
+	w[3] = (struct iovec){ self->a + 2500, 500 };
+	ASSERT_EQ(3000, pwritev(fd, w, 4, 17));
+	r[0] = (struct iovec){ self->b + 5000, 1 };
+	r[1] = (struct iovec){ self->b + 100, 2499 };
+	r[2] = (struct iovec){ self->b + 9000, 0 };
+	r[3] = (struct iovec){ self->b + 20000, 500 };
+	ASSERT_EQ(3000, preadv(fd, r, 4, 17));
+	EXPECT_EQ(self->a[0], self->b[5000]);
+	EXPECT_EQ(-1, first_difference(self->a + 1, self->b + 100, 2499));
+	EXPECT_EQ(-1, first_difference(self->a + 2500, self->b + 20000, 500));
+	close(fd);
+}
+
+/* COPY from malloc'd memory into a mapped file, through the device */
+TEST_F(dio, copy_user_memory_into_a_mapped_file)
+{
+	size_t len = 64 * 1024 + 5;
+	int mfd = memfd_create("dio", 0);
+	struct dmakit_xfer_user x;
+	unsigned char *map;
+	struct iovec s[2], d;
+
+	ASSERT_LE(0, mfd);
+	ASSERT_EQ(0, ftruncate(mfd, 2 * len));
+	map = mmap(NULL, 2 * len, PROT_READ | PROT_WRITE, MAP_SHARED, mfd, 0);
+	ASSERT_NE(MAP_FAILED, map);
+	fill_pattern(self->a, len, 77);
+	s[0] = (struct iovec){ self->a + 3, 10000 };
+	s[1] = (struct iovec){ self->a + 3 + 10000, len - 10000 };
+	d = (struct iovec){ map + 1, len };
+	ASSERT_EQ(0, xfer_user(self->dev, &x, DMAKIT_DIR_COPY, s, 2, &d, 1, 0));
+	EXPECT_EQ(len, x.len);
+	EXPECT_EQ(0, x.result.status);
+	EXPECT_LE(2 * 17u, x.result.segments);
+	EXPECT_EQ(-1, first_difference(self->a + 3, map + 1, len));
+	EXPECT_EQ(0, map[0]);
+	EXPECT_EQ(0, map[len + 1]);
+	/* the file, not only the mapping, has it */
+	ASSERT_EQ((ssize_t)len, pread(mfd, self->b, len, 1));
+	EXPECT_EQ(-1, first_difference(self->a + 3, self->b, len));
+	munmap(map, 2 * len);
+	close(mfd);
+}
+
+TEST_F(dio, hugetlb_memory_as_source)
+{
+	size_t len = 2 << 20;
+	struct dmakit_xfer_user x;
+	unsigned char *huge;
+	struct iovec s, d;
+
+	huge = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB, -1, 0);
+	if (huge == MAP_FAILED) {
+		FILE *f = fopen("/proc/sys/vm/nr_hugepages", "w");
+
+		if (f) {
+			fputs("2\n", f);
+			fclose(f);
+		}
+		huge = mmap(NULL, len, PROT_READ | PROT_WRITE,
+			    MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB, -1, 0);
+	}
+	if (huge == MAP_FAILED)
+		SKIP(return, "no 2 MiB huge page in this kernel: %s", strerror(errno));
+	fill_pattern(huge + len - 9000, 9000, 31);
+	s = (struct iovec){ huge + len - 9000, 9000 };
+	d = (struct iovec){ self->b, 9000 };
+	ASSERT_EQ(0, xfer_user(self->dev, &x, DMAKIT_DIR_COPY, &s, 1, &d, 1, 0));
+	EXPECT_EQ(-1, first_difference(huge + len - 9000, self->b, 9000));
+	munmap(huge, len);
+}
+
+/* what may not be DMA memory: read-only pages, device memory, bad pointers */
+TEST_F(dio, read_only_and_device_memory_are_efault)
+{
+	int mfd = memfd_create("ro", 0), buf;
+	struct dmakit_xfer_user x;
+	unsigned char *ro, *pfn, *bar;
+	struct iovec v;
+
+	ASSERT_LE(0, mfd);
+	memset(self->a, 0x11, PAGE);
+	ASSERT_EQ(PAGE, pwrite(mfd, self->a, PAGE, 0));
+	ro = mmap(NULL, PAGE, PROT_READ, MAP_SHARED, mfd, 0);
+	ASSERT_NE(MAP_FAILED, ro);
+	/* the device must not write the page cache through a read-only map */
+	fill_pattern(self->a, 1000, 3);
+	ASSERT_EQ(1000, pwrite(self->dev, self->a, 1000, 0));
+	errno = 0;
+	EXPECT_EQ(-1, pread(self->dev, ro, 1000, 0));
+	EXPECT_EQ(EFAULT, errno);
+	v = (struct iovec){ ro, 1000 };
+	errno = 0;
+	EXPECT_EQ(-1, xfer_user(self->dev, &x, DMAKIT_DIR_FROM_DEVICE, &v, 1,
+				NULL, 0, DMAKIT_XFER_ZEROCOPY));
+	EXPECT_EQ(EFAULT, errno);
+	ASSERT_EQ(PAGE, pread(mfd, self->b, PAGE, 0));
+	for (unsigned int i = 0; i < PAGE; i++) {
+		ASSERT_EQ(0x11, self->b[i]) {
+			TH_LOG("page cache byte %u changed", i);
+		}
+	}
+	/* reading from it is fine */
+	EXPECT_EQ(1000, pwrite(self->dev, ro, 1000, 0));
+	munmap(ro, PAGE);
+	close(mfd);
+
+	/* a contig dmakit buffer is mapped VM_PFNMAP: no struct page to pin */
+	buf = buf_alloc(PAGE, DMAKIT_KIND_CONTIG, 0, NULL);
+	ASSERT_LE(0, buf);
+	pfn = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, buf, 0);
+	ASSERT_NE(MAP_FAILED, pfn);
+	v = (struct iovec){ pfn, 100 };
+	errno = 0;
+	EXPECT_EQ(-1, xfer_user(self->dev, &x, DMAKIT_DIR_TO_DEVICE, &v, 1,
+				NULL, 0, DMAKIT_XFER_ZEROCOPY));
+	EXPECT_EQ(EFAULT, errno);
+	munmap(pfn, PAGE);
+	close(buf);
+
+	/* the device's own registers (BAR0, VM_IO) */
+	bar = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, self->dev, 0);
+	ASSERT_NE(MAP_FAILED, bar);
+	v = (struct iovec){ bar, 64 };
+	errno = 0;
+	EXPECT_EQ(-1, xfer_user(self->dev, &x, DMAKIT_DIR_FROM_DEVICE, &v, 1,
+				NULL, 0, DMAKIT_XFER_ZEROCOPY));
+	EXPECT_EQ(EFAULT, errno);
+	munmap(bar, PAGE);
+
+	/* unmapped and kernel addresses */
+	v = (struct iovec){ (void *)8, 100 };
+	errno = 0;
+	EXPECT_EQ(-1, xfer_user(self->dev, &x, DMAKIT_DIR_TO_DEVICE, &v, 1,
+				NULL, 0, DMAKIT_XFER_ZEROCOPY));
+	EXPECT_EQ(EFAULT, errno);
+	v = (struct iovec){ (void *)0xffff888000000000ull, 100 };
+	errno = 0;
+	EXPECT_EQ(-1, xfer_user(self->dev, &x, DMAKIT_DIR_TO_DEVICE, &v, 1,
+				NULL, 0, 0));
+	EXPECT_EQ(EFAULT, errno);
+	/* the device still works */
+	fill_pattern(self->a, 500, 8);
+	ASSERT_EQ(500, pwrite(self->dev, self->a, 500, 0));
+	ASSERT_EQ(500, pread(self->dev, self->b, 500, 0));
+	EXPECT_EQ(-1, first_difference(self->a, self->b, 500));
+}
+
+static void check_bad(struct __test_metadata *_metadata, int err, int ret,
+		      const char *what)
+{
+	int e = errno;
+
+	EXPECT_EQ(-1, ret) {
+		TH_LOG("%s: accepted", what);
+	}
+	EXPECT_EQ(err, e) {
+		TH_LOG("%s: %s", what, strerror(e));
+	}
+}
+
+TEST_F(dio, bad_arguments_get_clear_errno)
+{
+	struct iovec v = { self->a, 100 }, w = { self->b, 99 };
+	struct iovec many[1025];
+	struct dmakit_xfer_user x;
+
+	for (int i = 0; i < 1025; i++)
+		many[i] = (struct iovec){ self->a, 1 };
+#define BAD(e, call) do { errno = 0; int r_ = (call); \
+	check_bad(_metadata, e, r_, #call); } while (0)
+	BAD(EINVAL, xfer_user(self->dev, &x, DMAKIT_DIR_TO_DEVICE, &v, 0, NULL, 0, 0));
+	BAD(EINVAL, xfer_user(self->dev, &x, DMAKIT_DIR_TO_DEVICE, many, 1025, NULL, 0, 0));
+	BAD(EFAULT, xfer_user(self->dev, &x, DMAKIT_DIR_TO_DEVICE, (void *)8, 1, NULL, 0, 0));
+	BAD(EINVAL, xfer_user(self->dev, &x, 0, &v, 1, NULL, 0, 0));
+	BAD(EINVAL, xfer_user(self->dev, &x, DMAKIT_DIR_TO_DEVICE, &v, 1, &w, 1, 0));
+	BAD(EINVAL, xfer_user(self->dev, &x, DMAKIT_DIR_COPY, &v, 1, &w, 1, 0));
+	BAD(EINVAL, xfer_user(self->dev, &x, DMAKIT_DIR_COPY, &v, 1, &v, 1,
+			      DMAKIT_XFER_STAGED));
+	BAD(EINVAL, xfer_user(self->dev, &x, DMAKIT_DIR_TO_DEVICE, &v, 1, NULL, 0,
+			      DMAKIT_XFER_STAGED | DMAKIT_XFER_ZEROCOPY));
+	BAD(EINVAL, xfer_user(self->dev, &x, DMAKIT_DIR_TO_DEVICE, &v, 1, NULL, 0,
+			      DMAKIT_XFER_STAGED | DMAKIT_XFER_ASYNC));
+	BAD(EINVAL, xfer_user(self->dev, &x, DMAKIT_DIR_TO_DEVICE, &v, 1, NULL, 0, 0x100));
+	v.iov_len = WINDOW + 1;
+	BAD(EINVAL, xfer_user(self->dev, &x, DMAKIT_DIR_TO_DEVICE, &v, 1, NULL, 0, 0));
+	v.iov_len = 0;
+	BAD(EINVAL, xfer_user(self->dev, &x, DMAKIT_DIR_TO_DEVICE, &v, 1, NULL, 0, 0));
+	v.iov_len = 100;
+	memset(&x, 0, sizeof(x));
+	x.iov = (uintptr_t)&v;
+	x.iovcnt = 1;
+	x.dir = DMAKIT_DIR_TO_DEVICE;
+	x.dev_offset = WINDOW - 99;
+	BAD(EINVAL, ioctl(self->dev, DMAKIT_IOC_XFER_USER, &x));
+	x.dev_offset = 0;
+	x.reserved[0] = 1;
+	BAD(EINVAL, ioctl(self->dev, DMAKIT_IOC_XFER_USER, &x));
+#undef BAD
+}
+
+static int reap_wait(int dev, struct dmakit_xfer_reap *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->flags = DMAKIT_REAP_WAIT;
+	return ioctl(dev, DMAKIT_IOC_XFER_REAP, r);
+}
+
+/* munmap of the target during the DMA: the data lands in the pinned pages */
+TEST_F(dio, munmap_during_the_dma_keeps_the_pinned_pages)
+{
+	int mfd = memfd_create("pinned", 0);
+	struct dmakit_xfer_user x;
+	struct dmakit_xfer_reap r;
+	unsigned char *map;
+	struct iovec v;
+
+	ASSERT_LE(0, mfd);
+	ASSERT_EQ(0, ftruncate(mfd, 2 * PAGE));
+	map = mmap(NULL, 2 * PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, mfd, 0);
+	ASSERT_NE(MAP_FAILED, map);
+	fill_pattern(self->a, 3000, 44);
+	ASSERT_EQ(3000, pwrite(self->dev, self->a, 3000, 0));
+	v = (struct iovec){ map + PAGE - 1000, 3000 };
+	ASSERT_EQ(0, xfer_user(self->dev, &x, DMAKIT_DIR_FROM_DEVICE, &v, 1,
+			       NULL, 0, DMAKIT_XFER_ASYNC));
+	ASSERT_EQ(0, munmap(map, 2 * PAGE));
+	ASSERT_EQ(0, reap_wait(self->dev, &r));
+	EXPECT_EQ(0, r.result.status);
+	ASSERT_EQ(3000, pread(mfd, self->b, 3000, PAGE - 1000));
+	EXPECT_EQ(-1, first_difference(self->a, self->b, 3000));
+	close(mfd);
+
+	/* anonymous memory: unmapped and gone for the process; no harm */
+	map = mmap(NULL, 16 * PAGE, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, map);
+	memset(map, 1, 16 * PAGE);
+	v = (struct iovec){ map, 16 * PAGE };
+	ASSERT_EQ(0, xfer_user(self->dev, &x, DMAKIT_DIR_COPY, &v, 1, &v, 1,
+			       DMAKIT_XFER_ASYNC) ? errno : 0);
+	ASSERT_EQ(0, munmap(map, 16 * PAGE));
+	ASSERT_EQ(0, reap_wait(self->dev, &r));
+	EXPECT_EQ(0, r.result.status);
+}
+
+/* SIGKILL with zero-copy transfers queued and in flight */
+TEST_F(dio, killed_mid_transfer_leaves_the_device_working)
+{
+	int ready[2], status;
+	pid_t pid;
+	char c;
+
+	ASSERT_EQ(0, pipe(ready));
+	pid = fork();
+	if (pid == 0) {
+		int dev = edu_open(0, 0);
+		struct dmakit_xfer_user x;
+		unsigned char *m = malloc(64 * 1024);
+		struct iovec v = { m, 64 * 1024 };
+
+		memset(m, 3, 64 * 1024);
+		for (int i = 0; i < 4; i++)
+			if (xfer_user(dev, &x, DMAKIT_DIR_COPY, &v, 1, &v, 1,
+				      DMAKIT_XFER_ASYNC))
+				_exit(1);
+		if (write(ready[1], "r", 1) != 1)
+			_exit(1);
+		pause();
+		_exit(2);
+	}
+	ASSERT_EQ(1, read(ready[0], &c, 1));
+	usleep(250000);
+	kill(pid, SIGKILL);
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_TRUE(WIFSIGNALED(status));
+	fill_pattern(self->a, 2000, 12);
+	ASSERT_EQ(2000, pwrite(self->dev, self->a, 2000, 0));
+	ASSERT_EQ(2000, pread(self->dev, self->b, 2000, 0));
+	EXPECT_EQ(-1, first_difference(self->a, self->b, 2000));
+	close(ready[0]);
+	close(ready[1]);
+}
+
+/*
+ * fork while the device writes the parent's private memory: the data lands
+ * in the parent's pages (the pinned ones) and the child keeps its copy.
+ */
+TEST_F(dio, fork_during_dma_into_private_memory)
+{
+	unsigned char *m = mmap(NULL, PAGE, PROT_READ | PROT_WRITE,
+				MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	struct dmakit_xfer_user x;
+	struct dmakit_xfer_reap r;
+	int done[2], status;
+	struct iovec v;
+	pid_t pid;
+	char c;
+
+	ASSERT_NE(MAP_FAILED, m);
+	memset(m, 0x77, PAGE);
+	fill_pattern(self->a, 3000, 55);
+	ASSERT_EQ(3000, pwrite(self->dev, self->a, 3000, 0));
+	ASSERT_EQ(0, pipe(done));
+	v = (struct iovec){ m + 10, 3000 };
+	ASSERT_EQ(0, xfer_user(self->dev, &x, DMAKIT_DIR_FROM_DEVICE, &v, 1,
+			       NULL, 0, DMAKIT_XFER_ASYNC));
+	pid = fork();	/* the device writes ~100 ms later */
+	if (pid == 0) {
+		if (read(done[0], &c, 1) != 1)
+			_exit(3);
+		for (int i = 0; i < PAGE; i++)
+			if (m[i] != 0x77)
+				_exit(1);	/* the DMA reached the child */
+		_exit(0);
+	}
+	ASSERT_EQ(0, reap_wait(self->dev, &r));
+	EXPECT_EQ(0, r.result.status);
+	EXPECT_EQ(-1, first_difference(self->a, m + 10, 3000)) {
+		TH_LOG("the device's data did not land in the parent");
+	}
+	EXPECT_EQ(0x77, m[9]);
+	ASSERT_EQ(1, write(done[1], "d", 1));
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+		TH_LOG("child: exit %d", WEXITSTATUS(status));
+	}
+	munmap(m, PAGE);
+	close(done[0]);
+	close(done[1]);
+}
+
+/* Linux AIO (what libaio wraps): several reads and writes in flight */
+TEST_F(dio, linux_aio_reads_and_writes_complete_asynchronously)
+{
+	aio_context_t ctx = 0;
+	struct iocb cbs[4], *list[4];
+	struct io_event ev[4];
+	int n = 0;
+
+	ASSERT_EQ(0, syscall(SYS_io_setup, 8, &ctx));
+	fill_pattern(self->a, 4000, 66);
+	memset(self->b, 0, 4000);
+	/* two writes, then two reads of what they wrote */
+	for (int i = 0; i < 4; i++) {
+		memset(&cbs[i], 0, sizeof(cbs[i]));
+		cbs[i].aio_fildes = self->dev;
+		cbs[i].aio_lio_opcode = i < 2 ? IOCB_CMD_PWRITE : IOCB_CMD_PREAD;
+		cbs[i].aio_buf = (uintptr_t)(i < 2 ? self->a : self->b) +
+				 (i % 2) * 2000;
+		cbs[i].aio_nbytes = 2000;
+		cbs[i].aio_offset = (i % 2) * 2000;
+		cbs[i].aio_data = i + 1;
+		list[i] = &cbs[i];
+	}
+	ASSERT_EQ(2, syscall(SYS_io_submit, ctx, 2, list));
+	while (n < 2) {
+		int got = syscall(SYS_io_getevents, ctx, 1, 2 - n, ev, NULL);
+
+		ASSERT_LT(0, got);
+		for (int i = 0; i < got; i++)
+			EXPECT_EQ(2000, ev[i].res);
+		n += got;
+	}
+	ASSERT_EQ(2, syscall(SYS_io_submit, ctx, 2, list + 2));
+	for (n = 0; n < 2;) {
+		int got = syscall(SYS_io_getevents, ctx, 1, 2 - n, ev, NULL);
+
+		ASSERT_LT(0, got);
+		for (int i = 0; i < got; i++) {
+			EXPECT_EQ(2000, ev[i].res);
+			EXPECT_LE(3, ev[i].data);
+		}
+		n += got;
+	}
+	EXPECT_EQ(-1, first_difference(self->a, self->b, 4000));
+	syscall(SYS_io_destroy, ctx);
+}
+
+TEST_HARNESS_MAIN
