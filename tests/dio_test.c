@@ -8,6 +8,7 @@
  * does not steal the DMA's pages, read-only and device memory is EFAULT.
  */
 #include <linux/aio_abi.h>
+#include <linux/io_uring.h>
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
@@ -553,6 +554,102 @@ TEST_F(dio, linux_aio_reads_and_writes_complete_asynchronously)
 	}
 	EXPECT_EQ(-1, first_difference(self->a, self->b, 4000));
 	syscall(SYS_io_destroy, ctx);
+}
+
+/* a minimal io_uring (what liburing wraps), raw system calls */
+struct ring {
+	int fd;
+	struct io_uring_params p;
+	void *sq, *cq;
+	struct io_uring_sqe *sqes;
+};
+
+static int ring_init(struct ring *r, unsigned int entries)
+{
+	memset(r, 0, sizeof(*r));
+	r->fd = syscall(__NR_io_uring_setup, entries, &r->p);
+	if (r->fd < 0)
+		return -1;
+	r->sq = mmap(NULL, r->p.sq_off.array + r->p.sq_entries * 4,
+		     PROT_READ | PROT_WRITE, MAP_SHARED, r->fd, IORING_OFF_SQ_RING);
+	r->cq = mmap(NULL, r->p.cq_off.cqes +
+		     r->p.cq_entries * sizeof(struct io_uring_cqe),
+		     PROT_READ | PROT_WRITE, MAP_SHARED, r->fd, IORING_OFF_CQ_RING);
+	r->sqes = mmap(NULL, r->p.sq_entries * sizeof(struct io_uring_sqe),
+		       PROT_READ | PROT_WRITE, MAP_SHARED, r->fd, IORING_OFF_SQES);
+	return r->sq == MAP_FAILED || r->cq == MAP_FAILED ||
+	       r->sqes == MAP_FAILED ? -1 : 0;
+}
+
+/* queue one read or write; returns io_uring_enter's result */
+static int ring_rw(struct ring *r, int op, int fd, void *buf, unsigned int len,
+		   uint64_t off, uint64_t data)
+{
+	unsigned int *tail = r->sq + r->p.sq_off.tail;
+	unsigned int *array = r->sq + r->p.sq_off.array;
+	unsigned int mask = *(unsigned int *)(r->sq + r->p.sq_off.ring_mask);
+	unsigned int t = *tail, i = t & mask;
+	struct io_uring_sqe *sqe = &r->sqes[i];
+
+	memset(sqe, 0, sizeof(*sqe));
+	sqe->opcode = op;
+	sqe->fd = fd;
+	sqe->addr = (uintptr_t)buf;
+	sqe->len = len;
+	sqe->off = off;
+	sqe->user_data = data;
+	array[i] = i;
+	__atomic_store_n(tail, t + 1, __ATOMIC_RELEASE);
+	return syscall(__NR_io_uring_enter, r->fd, 1, 0, 0, NULL, 0);
+}
+
+/* wait for one completion */
+static int ring_wait(struct ring *r, struct io_uring_cqe *out)
+{
+	unsigned int *head = r->cq + r->p.cq_off.head;
+	unsigned int *tail = r->cq + r->p.cq_off.tail;
+	unsigned int mask = *(unsigned int *)(r->cq + r->p.cq_off.ring_mask);
+	struct io_uring_cqe *cqes = r->cq + r->p.cq_off.cqes;
+
+	while (__atomic_load_n(tail, __ATOMIC_ACQUIRE) == *head)
+		if (syscall(__NR_io_uring_enter, r->fd, 0, 1,
+			    IORING_ENTER_GETEVENTS, NULL, 0) < 0 && errno != EINTR)
+			return -1;
+	*out = cqes[*head & mask];
+	__atomic_store_n(head, *head + 1, __ATOMIC_RELEASE);
+	return 0;
+}
+
+/* io_uring reads and writes complete through the kiocb, several in flight */
+TEST_F_TIMEOUT(dio, io_uring_reads_and_writes_complete, 30)
+{
+	struct io_uring_cqe cqe;
+	struct ring r;
+	int seen = 0;
+
+	if (ring_init(&r, 8))
+		SKIP(return, "no io_uring: %s", strerror(errno));
+	fill_pattern(self->a, 4000, 88);
+	memset(self->b, 0, 4000);
+	ASSERT_EQ(1, ring_rw(&r, IORING_OP_WRITE, self->dev, self->a, 2000, 0, 1));
+	ASSERT_EQ(1, ring_rw(&r, IORING_OP_WRITE, self->dev, self->a + 2000,
+			     2000, 2000, 2));
+	for (int i = 0; i < 2; i++) {
+		ASSERT_EQ(0, ring_wait(&r, &cqe));
+		EXPECT_EQ(2000, cqe.res) TH_LOG("write %llu: %d", cqe.user_data, cqe.res);
+		seen |= 1 << cqe.user_data;
+	}
+	ASSERT_EQ(1, ring_rw(&r, IORING_OP_READ, self->dev, self->b, 2000, 0, 3));
+	ASSERT_EQ(1, ring_rw(&r, IORING_OP_READ, self->dev, self->b + 2000,
+			     2000, 2000, 4));
+	for (int i = 0; i < 2; i++) {
+		ASSERT_EQ(0, ring_wait(&r, &cqe));
+		EXPECT_EQ(2000, cqe.res) TH_LOG("read %llu: %d", cqe.user_data, cqe.res);
+		seen |= 1 << cqe.user_data;
+	}
+	EXPECT_EQ(0x1e, seen);
+	EXPECT_EQ(-1, first_difference(self->a, self->b, 4000));
+	close(r.fd);
 }
 
 TEST_HARNESS_MAIN

@@ -52,7 +52,8 @@ lane_bounce() {
 	kernel=stock machine=pc mem=5G
 	edu_pair ",dma_mask=0xffffffff"
 	modparams="dma_bits=32"
-	env=(DMAKIT_DMA_BITS=32 DMAKIT_EXPECT_IOMMU=0 DMAKIT_EXPECT_BOUNCE=1)
+	env=(DMAKIT_DMA_BITS=32 DMAKIT_EXPECT_IOMMU=0 DMAKIT_EXPECT_BOUNCE=1
+		DMAKIT_CLIENTS=1)
 }
 
 # Our kernel with KASAN, lockdep, DMA-API debug, kmemleak, fault injection.
@@ -68,7 +69,7 @@ lane_debug() {
 	modparams="dma_bits=32"
 	append="kasan_multi_shot acpi=noirq cma=128M"
 	env=(DMAKIT_DMA_BITS=32 DMAKIT_EXPECT_IOMMU=0 DMAKIT_EXPECT_BOUNCE=0
-		DMAKIT_HAS_CMA=1)
+		DMAKIT_HAS_CMA=1 DMAKIT_CLIENTS=1)
 }
 
 # Benchmarks (make bench, not make check): our kernel without the debug set,
