@@ -937,12 +937,21 @@ void dmakit_client_init(struct dmakit_client *client,
 	init_waitqueue_head(&client->wait);
 }
 
+/*
+ * read and write never wait for data (the node is device memory), so the
+ * node is always readable and writable, as a regular file is: io_uring
+ * relies on that before it hands a request to a worker. That an
+ * asynchronous transfer's result can be reaped is EPOLLPRI.
+ */
 __poll_t dmakit_client_poll(struct dmakit_client *client, struct file *file,
 			    poll_table *wait)
 {
+	__poll_t mask = EPOLLIN | EPOLLRDNORM | EPOLLOUT | EPOLLWRNORM;
+
 	poll_wait(file, &client->wait, wait);
-	return list_empty_careful(&client->completed) ? 0 :
-	       EPOLLIN | EPOLLRDNORM;
+	if (!list_empty_careful(&client->completed))
+		mask |= EPOLLPRI;
+	return mask;
 }
 
 /**
@@ -1287,13 +1296,14 @@ ssize_t dmakit_xfer_iter(struct dmakit_engine *eng, struct kiocb *iocb,
 		goto out_free;
 
 	if (async) {
+		/* before submitting: the completion may free @iter's owner */
+		iov_iter_advance(iter, len);
 		xr->iocb = iocb;
 		err = dmakit_engine_submit(eng, &xr->req);
 		if (err) {
 			xr->iocb = NULL;
 			goto out_free;
 		}
-		iov_iter_advance(iter, len);
 		return -EIOCBQUEUED;
 	}
 

@@ -611,10 +611,21 @@ static int ring_wait(struct ring *r, struct io_uring_cqe *out)
 	unsigned int mask = *(unsigned int *)(r->cq + r->p.cq_off.ring_mask);
 	struct io_uring_cqe *cqes = r->cq + r->p.cq_off.cqes;
 
-	while (__atomic_load_n(tail, __ATOMIC_ACQUIRE) == *head)
-		if (syscall(__NR_io_uring_enter, r->fd, 0, 1,
+	for (int tries = 0; __atomic_load_n(tail, __ATOMIC_ACQUIRE) == *head; tries++) {
+		/* GETEVENTS with min_complete 0 runs pending task work */
+		if (syscall(__NR_io_uring_enter, r->fd, 0, 0,
 			    IORING_ENTER_GETEVENTS, NULL, 0) < 0 && errno != EINTR)
 			return -1;
+		if (tries > 500) {
+			printf("# no completion after 5 s: cq head %u tail %u, sq head %u tail %u, sq flags %#x, cq overflow %u\n",
+			       *head, *tail, *(unsigned int *)(r->sq + r->p.sq_off.head),
+			       *(unsigned int *)(r->sq + r->p.sq_off.tail),
+			       *(unsigned int *)(r->sq + r->p.sq_off.flags),
+			       *(unsigned int *)(r->cq + r->p.cq_off.overflow));
+			return -1;
+		}
+		usleep(10000);
+	}
 	*out = cqes[*head & mask];
 	__atomic_store_n(head, *head + 1, __ATOMIC_RELEASE);
 	return 0;

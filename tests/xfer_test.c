@@ -533,6 +533,9 @@ TEST_F(xfer, lost_interrupt_times_out_and_the_engine_recovers)
 /* asynchronous transfers: poll, reap, ids, user data, EAGAIN/ENOENT */
 TEST_F(xfer, async_transfers_complete_through_poll_and_reap)
 {
+	struct pollfd now_ready = {
+		.fd = self->dev, .events = POLLIN | POLLOUT | POLLPRI,
+	};
 	struct dmakit_xfer_reap r = {};
 	struct dmakit_xfer *x = &self->x;
 	int dst[4];
@@ -563,12 +566,15 @@ TEST_F(xfer, async_transfers_complete_through_poll_and_reap)
 	errno = 0;
 	EXPECT_EQ(-1, ioctl(self->dev, DMAKIT_IOC_XFER_REAP, &r));
 	EXPECT_EQ(EAGAIN, errno);
+	/* readable and writable always, nothing to reap yet */
+	ASSERT_EQ(1, poll(&now_ready, 1, 0));
+	EXPECT_EQ(POLLIN | POLLOUT, now_ready.revents);
 
 	while (seen < 4) {
-		struct pollfd p = { .fd = self->dev, .events = POLLIN };
+		struct pollfd p = { .fd = self->dev, .events = POLLPRI };
 
 		ASSERT_EQ(1, poll(&p, 1, 10000));
-		ASSERT_TRUE(p.revents & POLLIN);
+		ASSERT_TRUE(p.revents & POLLPRI);
 		while (!ioctl(self->dev, DMAKIT_IOC_XFER_REAP, &r)) {
 			int i = r.result.user_data - 0x1000;
 

@@ -309,8 +309,9 @@ struct dmakit_xfer_result {
  * done, with the out fields filled. A signal ends the wait with EINTR only
  * after the device stopped touching the memory (the segment in flight
  * finishes; later ones are not issued). Asynchronous: the call returns at
- * once with @id; poll() on the device fd reports POLLIN when a result can be
- * reaped.
+ * once with @id; poll() on the device fd reports POLLPRI when a result can
+ * be reaped (POLLIN and POLLOUT are always set: read and write never wait
+ * for data).
  *
  * @fd:         in: buffer fd (source of TO_DEVICE and COPY, target of
  *              FROM_DEVICE).
