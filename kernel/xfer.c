@@ -79,6 +79,8 @@ struct xfer_side {
 	struct dmakit_buffer *buf;
 	struct page *page;		/* a kernel page instead of a buffer */
 	bool own_page;			/* ... allocated for the request */
+	struct page **kpages;		/* copy path over several pages, own */
+	unsigned int nkpages;
 	struct user_run *runs;		/* user memory instead of a buffer */
 	unsigned int nruns;
 	struct page **upages;		/* the pages pinned for it, or NULL */
@@ -180,24 +182,56 @@ static int side_map_sgt(struct xfer_req *xr, struct xfer_side *s)
 	return 0;
 }
 
-/* pinned user memory: one sg entry per run */
+/* does run @r continue run @p in physical memory (one sg entry for both)? */
+static bool run_continues(const struct user_run *p, const struct user_run *r,
+			  u32 len, unsigned int max_seg)
+{
+	phys_addr_t end = page_to_phys(p->page) + p->off + p->len;
+
+	return page_to_phys(r->page) + r->off == end &&
+	       (u64)len + r->len <= max_seg;
+}
+
+/*
+ * Pinned user memory (or copy pages, or bvec pages): one sg entry per run
+ * of physically contiguous memory, as sg_alloc_table_from_pages() does for
+ * a single range.
+ */
 static int side_map_user(struct xfer_req *xr, struct xfer_side *s)
 {
+	unsigned int max_seg = dma_get_max_seg_size(xr->eng->dev);
 	struct dmakit_engine *eng = xr->eng;
 	u64 mask = dma_get_mask(eng->dev);
-	struct scatterlist *sg;
-	unsigned int i;
+	struct scatterlist *sg = NULL;
+	unsigned int i, nents = 0;
+	u32 len = 0;
 	int err;
 
 	if (!eng->translated && !is_swiotlb_active(eng->dev))
 		for (i = 0; i < s->nruns; i++)
 			if (page_to_phys(s->runs[i].page) + PAGE_SIZE - 1 > mask)
 				return -EIO;
-	err = sg_alloc_table(&s->sgt, s->nruns, GFP_KERNEL_ACCOUNT);
+	for (i = 0; i < s->nruns; i++) {
+		if (i && run_continues(&s->runs[i - 1], &s->runs[i], len, max_seg)) {
+			len += s->runs[i].len;
+			continue;
+		}
+		nents++;
+		len = s->runs[i].len;
+	}
+	err = sg_alloc_table(&s->sgt, nents, GFP_KERNEL_ACCOUNT);
 	if (err)
 		return err;
-	for_each_sgtable_sg(&s->sgt, sg, i)
-		sg_set_page(sg, s->runs[i].page, s->runs[i].len, s->runs[i].off);
+	for (i = 0; i < s->nruns; i++) {
+		const struct user_run *r = &s->runs[i];
+
+		if (sg && run_continues(&s->runs[i - 1], r, sg->length, max_seg)) {
+			sg->length += r->len;
+			continue;
+		}
+		sg = sg ? sg_next(sg) : s->sgt.sgl;
+		sg_set_page(sg, r->page, r->len, r->off);
+	}
 	return side_map_sgt(xr, s);
 }
 
@@ -627,6 +661,9 @@ static void xfer_req_free(struct xfer_req *xr)
 			kvfree(s->runs);
 			if (s->own_page)
 				__free_page(s->page);
+			while (s->nkpages)
+				__free_page(s->kpages[--s->nkpages]);
+			kvfree(s->kpages);
 		}
 		if (xr->req.segs != xr->inline_segs)
 			kvfree(xr->req.segs);
@@ -1095,10 +1132,10 @@ int dmakit_xfer_loopback(struct dmakit_engine *eng, struct page *pages[2],
 
 /* ---- user memory: read/write on a device node, DMAKIT_IOC_XFER_USER ---- */
 
-static unsigned int copy_max = 1024;
+static unsigned int copy_max = 2048;
 module_param(copy_max, uint, 0644);
 MODULE_PARM_DESC(copy_max,
-		 "synchronous transfers of user memory up to this many bytes go through a kernel copy instead of pinning (0: always pin; default 1024, see docs/dma.md)");
+		 "synchronous transfers of user memory up to this many bytes go through a kernel copy instead of pinning (0: always pin; default 2048, the crossover measured in docs/dio.md)");
 
 /* pages the device can reach without help: below the mask when it is small */
 static gfp_t xfer_copy_gfp(struct dmakit_engine *eng)
@@ -1218,16 +1255,55 @@ static int side_pin_iter(struct xfer_side *s, const struct iov_iter *iter,
 	return 0;
 }
 
-/* the copy path: user memory through a kernel page of the request's own */
+/*
+ * The copy path over several pages: kernel pages of the request's own,
+ * mapped like pinned user memory (runs), filled or emptied by the CPU.
+ */
+static int side_copy_in_pages(struct xfer_req *xr, struct xfer_side *s,
+			      struct iov_iter *iter, bool to_device)
+{
+	unsigned int n = DIV_ROUND_UP(xr->len, PAGE_SIZE), i;
+	gfp_t gfp = xfer_copy_gfp(xr->eng) | (to_device ? 0 : __GFP_ZERO);
+	size_t left = xr->len;
+
+	s->kpages = kvcalloc(n, sizeof(*s->kpages), GFP_KERNEL_ACCOUNT);
+	s->runs = kvcalloc(n, sizeof(*s->runs), GFP_KERNEL_ACCOUNT);
+	if (!s->kpages || !s->runs)
+		return -ENOMEM;
+	for (i = 0; i < n; i++) {
+		size_t chunk = min_t(size_t, left, PAGE_SIZE);
+
+		s->kpages[i] = alloc_page(gfp);
+		if (!s->kpages[i])
+			return -ENOMEM;
+		s->nkpages++;
+		s->runs[i] = (struct user_run){ s->kpages[i], 0, chunk };
+		if (to_device &&
+		    copy_from_iter(page_address(s->kpages[i]), chunk, iter) != chunk)
+			return -EFAULT;
+		left -= chunk;
+	}
+	s->nruns = n;
+	return 0;
+}
+
+/* the copy path: user memory through kernel pages of the request's own */
 static int side_copy_in(struct xfer_req *xr, struct xfer_side *s,
 			struct iov_iter *iter, bool to_device)
 {
-	s->page = alloc_page(xfer_copy_gfp(xr->eng));
+	s->dir = to_device ? DMA_TO_DEVICE : DMA_FROM_DEVICE;
+	xr->copied = true;
+	if (xr->len > PAGE_SIZE)
+		return side_copy_in_pages(xr, s, iter, to_device);
+	/*
+	 * Zeroed when the device is to fill it: whatever happens, the user
+	 * never gets stale kernel memory back
+	 */
+	s->page = alloc_page(xfer_copy_gfp(xr->eng) |
+			     (to_device ? 0 : __GFP_ZERO));
 	if (!s->page)
 		return -ENOMEM;
 	s->own_page = true;
-	s->dir = to_device ? DMA_TO_DEVICE : DMA_FROM_DEVICE;
-	xr->copied = true;
 	if (to_device && copy_from_iter(page_address(s->page), xr->len, iter) !=
 			 xr->len)
 		return -EFAULT;
@@ -1238,10 +1314,20 @@ static int side_copy_in(struct xfer_req *xr, struct xfer_side *s,
 static int side_copy_out(struct xfer_req *xr, struct xfer_side *s,
 			 struct iov_iter *iter)
 {
-	if (s->dir != DMA_FROM_DEVICE || !s->own_page)
+	unsigned int i;
+
+	if (s->dir != DMA_FROM_DEVICE)
 		return 0;
-	return copy_to_iter(page_address(s->page), xr->len, iter) == xr->len ?
-	       0 : -EFAULT;
+	if (s->own_page)
+		return copy_to_iter(page_address(s->page), xr->len, iter) ==
+		       xr->len ? 0 : -EFAULT;
+	for (i = 0; i < s->nkpages; i++) {
+		size_t chunk = s->runs[i].len;
+
+		if (copy_to_iter(page_address(s->kpages[i]), chunk, iter) != chunk)
+			return -EFAULT;
+	}
+	return 0;
 }
 
 /**
@@ -1321,7 +1407,8 @@ out_free:
 
 static int xfer_user_check(const struct dmakit_xfer_user *arg)
 {
-	u32 known = DMAKIT_XFER_ASYNC | DMAKIT_XFER_STAGED | DMAKIT_XFER_ZEROCOPY;
+	u32 known = DMAKIT_XFER_ASYNC | DMAKIT_XFER_STAGED |
+		    DMAKIT_XFER_ZEROCOPY | DMAKIT_XFER_MAP_ONLY;
 
 	if ((arg->flags & ~known) || arg->pad || arg->reserved[0] ||
 	    arg->reserved[1])
@@ -1329,14 +1416,15 @@ static int xfer_user_check(const struct dmakit_xfer_user *arg)
 	if ((arg->flags & DMAKIT_XFER_STAGED) &&
 	    (arg->flags & (DMAKIT_XFER_ASYNC | DMAKIT_XFER_ZEROCOPY)))
 		return -EINVAL;
+	if ((arg->flags & DMAKIT_XFER_MAP_ONLY) &&
+	    (arg->flags & DMAKIT_XFER_ASYNC))
+		return -EINVAL;
 	switch (arg->dir) {
 	case DMAKIT_DIR_TO_DEVICE:
 	case DMAKIT_DIR_FROM_DEVICE:
 		return arg->dst_iov || arg->dst_iovcnt ? -EINVAL : 0;
 	case DMAKIT_DIR_COPY:
-		if (arg->dev_offset || (arg->flags & DMAKIT_XFER_STAGED))
-			return -EINVAL;
-		return 0;
+		return arg->dev_offset ? -EINVAL : 0;
 	default:
 		return -EINVAL;
 	}
@@ -1359,6 +1447,7 @@ long dmakit_xfer_user_ioctl(struct dmakit_client *client,
 	struct dmakit_xfer_user arg;
 	bool from, copy;
 	struct xfer_req *xr;
+	ktime_t t0, t_in;
 	ssize_t len;
 	u64 end;
 	int err;
@@ -1414,15 +1503,19 @@ long dmakit_xfer_user_ioctl(struct dmakit_client *client,
 	xr->nsides = arg.dir == DMAKIT_DIR_COPY ? 2 : 1;
 	copy = (arg.flags & DMAKIT_XFER_STAGED) ||
 	       (!(arg.flags & (DMAKIT_XFER_ASYNC | DMAKIT_XFER_ZEROCOPY)) &&
-		arg.dir != DMAKIT_DIR_COPY && len <= READ_ONCE(copy_max));
+		len <= READ_ONCE(copy_max));
+	t0 = ktime_get();
 	if (copy)
 		err = side_copy_in(xr, &xr->side[0], &iter, !from);
 	else
 		err = side_pin_iter(&xr->side[0], &iter, len, from);
-	if (!err && xr->nsides == 2)
+	if (!err && xr->nsides == 2 && copy)
+		err = side_copy_in(xr, &xr->side[1], &diter, false);
+	else if (!err && xr->nsides == 2)
 		err = side_pin_iter(&xr->side[1], &diter, len, true);
 	if (err)
 		goto out_free;
+	t_in = ktime_sub(ktime_get(), t0);
 
 	arg.len = len;
 	if (arg.flags & DMAKIT_XFER_ASYNC) {
@@ -1434,11 +1527,22 @@ long dmakit_xfer_user_ioctl(struct dmakit_client *client,
 			err = -EFAULT;
 		goto out_iov;
 	}
-	err = xfer_run_sync(xr);
+	if (arg.flags & DMAKIT_XFER_MAP_ONLY)
+		err = xfer_map_only(xr);
+	else
+		err = xfer_run_sync(xr);
+	t0 = ktime_get();
 	if (!err && copy)
-		err = side_copy_out(xr, &xr->side[0], &iter);
+		err = side_copy_out(xr, &xr->side[xr->nsides - 1],
+				    xr->nsides == 2 ? &diter : &iter);
 	arg.id = xr->result.id;
 	arg.result = xr->result;
+	/* the caller-side halves: pinning or copying in, copying out */
+	arg.result.map_ns = min_t(u64, (u64)arg.result.map_ns +
+				  ktime_to_ns(t_in), U32_MAX);
+	arg.result.unmap_ns = min_t(u64, (u64)arg.result.unmap_ns +
+				    ktime_to_ns(ktime_sub(ktime_get(), t0)),
+				    U32_MAX);
 	if (copy_to_user(uarg, &arg, sizeof(arg)) && !err)
 		err = -EFAULT;
 out_free:

@@ -220,6 +220,40 @@ TEST_F(dio, copy_user_memory_into_a_mapped_file)
 	close(mfd);
 }
 
+/* COPY both ways: through kernel pages, or pinned; MAP_ONLY moves nothing */
+TEST_F(dio, copy_path_and_zero_copy_for_long_copies)
+{
+	static const uint32_t how[] = { DMAKIT_XFER_STAGED, DMAKIT_XFER_ZEROCOPY };
+	size_t len = 3 * PAGE + 100;
+	struct dmakit_xfer_user x;
+	struct iovec s, d;
+
+	for (int h = 0; h < 2; h++) {
+		fill_pattern(self->a + 5, len, 70 + h);
+		memset(self->b, 0x5a, len + 20);
+		s = (struct iovec){ self->a + 5, len };
+		d = (struct iovec){ self->b + 10, len };
+		ASSERT_EQ(0, xfer_user(self->dev, &x, DMAKIT_DIR_COPY, &s, 1,
+				       &d, 1, how[h]));
+		EXPECT_EQ(h ? 0u : DMAKIT_RESULT_COPIED, x.result.flags);
+		EXPECT_EQ(-1, first_difference(self->a + 5, self->b + 10, len));
+		EXPECT_EQ(0x5a, self->b[9]);
+		EXPECT_EQ(0x5a, self->b[10 + len]);
+		/* the mapping layer alone: nothing arrives */
+		memset(self->b, 0x5a, len + 20);
+		ASSERT_EQ(0, xfer_user(self->dev, &x, DMAKIT_DIR_COPY, &s, 1,
+				       &d, 1, how[h] | DMAKIT_XFER_MAP_ONLY));
+		EXPECT_LT(0u, x.result.map_ns);
+		EXPECT_LE(8u, x.result.segments);
+		/* nothing DMAed; the copy path hands back zeroes, never stale
+		 * kernel memory
+		 */
+		for (size_t i = 10; i < 10 + len; i++) {
+			ASSERT_EQ(h ? 0x5a : 0, self->b[i]) TH_LOG("byte %zu", i);
+		}
+	}
+}
+
 TEST_F(dio, hugetlb_memory_as_source)
 {
 	size_t len = 2 << 20;
@@ -355,7 +389,7 @@ TEST_F(dio, bad_arguments_get_clear_errno)
 	BAD(EINVAL, xfer_user(self->dev, &x, DMAKIT_DIR_TO_DEVICE, &v, 1, &w, 1, 0));
 	BAD(EINVAL, xfer_user(self->dev, &x, DMAKIT_DIR_COPY, &v, 1, &w, 1, 0));
 	BAD(EINVAL, xfer_user(self->dev, &x, DMAKIT_DIR_COPY, &v, 1, &v, 1,
-			      DMAKIT_XFER_STAGED));
+			      DMAKIT_XFER_MAP_ONLY | DMAKIT_XFER_ASYNC));
 	BAD(EINVAL, xfer_user(self->dev, &x, DMAKIT_DIR_TO_DEVICE, &v, 1, NULL, 0,
 			      DMAKIT_XFER_STAGED | DMAKIT_XFER_ZEROCOPY));
 	BAD(EINVAL, xfer_user(self->dev, &x, DMAKIT_DIR_TO_DEVICE, &v, 1, NULL, 0,

@@ -244,8 +244,9 @@ struct dmakit_dev_info {
 /*
  * Map and unmap the memory and cut the segments, in the caller's context,
  * but do not start the device: the cost of the mapping layer alone
- * (result: map_ns, unmap_ns, and the segments it would issue). Synchronous,
- * not with STAGED.
+ * (result: map_ns, unmap_ns, and the segments it would issue). Synchronous;
+ * DMAKIT_IOC_XFER: not with STAGED; DMAKIT_IOC_XFER_USER: map_ns and
+ * unmap_ns include pinning and unpinning, or copying in and out.
  */
 #define DMAKIT_XFER_MAP_ONLY	0x4
 
@@ -370,9 +371,9 @@ struct dmakit_xfer_reap {
 
 /*
  * dmakit_xfer_user.flags, with DMAKIT_XFER_ASYNC: how user memory reaches
- * the device. By default a synchronous TO/FROM_DEVICE transfer of at most
- * copy_max bytes (module parameter) is copied through a kernel page, and
- * anything else is pinned (zero-copy).
+ * the device. By default a synchronous transfer of at most copy_max bytes
+ * (module parameter) is copied through kernel pages, and anything else is
+ * pinned (zero-copy).
  */
 #define DMAKIT_XFER_ZEROCOPY	0x8	/* always pin */
 /* DMAKIT_XFER_STAGED (0x2) forces the copy (TO/FROM_DEVICE, synchronous) */
@@ -390,7 +391,8 @@ struct dmakit_xfer_reap {
  * @dir:        in: DMAKIT_DIR_*; the length is the sum of the iovecs (for
  *              COPY both sums must be equal).
  * @dev_offset: in: as in struct dmakit_xfer.
- * @flags:      in: DMAKIT_XFER_ASYNC, DMAKIT_XFER_STAGED, DMAKIT_XFER_ZEROCOPY.
+ * @flags:      in: DMAKIT_XFER_ASYNC, DMAKIT_XFER_STAGED,
+ *              DMAKIT_XFER_ZEROCOPY, DMAKIT_XFER_MAP_ONLY.
  * @pad:        0.
  * @user_data:  in: returned with the result.
  * @id:         out: the request's number.

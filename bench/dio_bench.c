@@ -1,0 +1,273 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * dio_bench: the CPU cost of getting user memory to the device.
+ *
+ * 1. Per page, pin + map + unmap + unpin (DMAKIT_IOC_XFER_USER, COPY of a
+ *    buffer onto itself with DMAKIT_XFER_ZEROCOPY | DMAKIT_XFER_MAP_ONLY:
+ *    both sides pinned and mapped, the device not started) against the
+ *    kernel's own pieces in the same boot: gup_test PIN_FAST_BENCHMARK
+ *    (pin_user_pages_fast + unpin, 512 pages per call) plus
+ *    dma_map_benchmark (dma_map_single + unmap of one page, on edu1).
+ * 2. Copy against zero-copy by size, 512 B .. 16 MiB (COPY, MAP_ONLY): the
+ *    copy path (copy_from_user into kernel pages, map, unmap,
+ *    copy_to_user) against pinning, and what the default (copy_max)
+ *    picks. Writes the table for a plot to /tmp/dio_bench.dat.
+ *
+ * Prints Markdown tables; never fails on a time.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/uio.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <dmakit.h>
+
+/* from mm/gup_test.h (kernel 6.1) */
+struct gup_test {
+	uint64_t get_delta_usec;
+	uint64_t put_delta_usec;
+	uint64_t addr;
+	uint64_t size;
+	uint32_t nr_pages_per_call;
+	uint32_t gup_flags;
+	uint32_t test_flags;
+	uint32_t which_pages[8];
+};
+#define PIN_FAST_BENCHMARK	_IOWR('g', 2, struct gup_test)
+
+/* from include/linux/map_benchmark.h (kernel 6.1) */
+struct map_benchmark {
+	uint64_t avg_map_100ns;
+	uint64_t map_stddev;
+	uint64_t avg_unmap_100ns;
+	uint64_t unmap_stddev;
+	uint32_t threads;
+	uint32_t seconds;
+	int32_t node;
+	uint32_t dma_bits;
+	uint32_t dma_dir;
+	uint32_t dma_trans_ns;
+	uint32_t granule;
+	uint8_t expansion[76];
+};
+#define DMA_MAP_BENCHMARK	_IOWR('d', 1, struct map_benchmark)
+
+#define PAGE	4096ul
+
+static int write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	if (!f)
+		return -1;
+	fputs(text, f);
+	return fclose(f);
+}
+
+/* ns (map + unmap as the module reports) of one MAP_ONLY copy, -1 on error */
+static double user_once(int dev, void *buf, size_t len, uint32_t how)
+{
+	struct iovec v = { buf, len };
+	struct dmakit_xfer_user x;
+
+	memset(&x, 0, sizeof(x));
+	x.iov = x.dst_iov = (uintptr_t)&v;
+	x.iovcnt = x.dst_iovcnt = 1;
+	x.dir = DMAKIT_DIR_COPY;
+	x.flags = how | DMAKIT_XFER_MAP_ONLY;
+	if (ioctl(dev, DMAKIT_IOC_XFER_USER, &x))
+		return -1;
+	return (double)x.result.map_ns + x.result.unmap_ns;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static double median(double *v, int n)
+{
+	qsort(v, n, sizeof(*v), cmp_double);
+	return v[n / 2];
+}
+
+/* median of @reps, after as many warm-up rounds */
+static double user_cost(int dev, void *buf, size_t len, uint32_t how, int reps)
+{
+	double v[201];
+
+	for (int r = 0; r < reps; r++)
+		if (user_once(dev, buf, len, how) < 0)
+			return -1;
+	for (int r = 0; r < reps; r++) {
+		v[r] = user_once(dev, buf, len, how);
+		if (v[r] < 0)
+			return -1;
+	}
+	return median(v, reps);
+}
+
+static double gup_cost_per_page(void *buf, size_t len)
+{
+	struct gup_test g = {
+		.addr = (uintptr_t)buf, .size = len, .nr_pages_per_call = 512,
+		.gup_flags = 1,	/* FOLL_WRITE */
+	};
+	int fd = open("/sys/kernel/debug/gup_test", O_RDWR);
+	double best = -1;
+
+	if (fd < 0)
+		return -1;
+	for (int r = 0; r < 5; r++) {
+		if (ioctl(fd, PIN_FAST_BENCHMARK, &g))
+			break;
+		double per = (g.get_delta_usec + g.put_delta_usec) * 1000.0 /
+			     (len / PAGE);
+		if (best < 0 || per < best)
+			best = per;
+	}
+	close(fd);
+	return best;
+}
+
+static double map_cost_per_page(const char *bdf, unsigned int bits)
+{
+	struct map_benchmark mb = {
+		.threads = 1, .seconds = 2, .node = -1, .dma_bits = bits,
+		.dma_dir = 0 /* bidirectional */, .granule = 1,
+	};
+	char path[160];
+	int fd;
+
+	if (write_file("/sys/bus/pci/drivers/dmakit-edu/unbind", bdf))
+		return -1;
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/driver_override", bdf);
+	if (write_file(path, "dma_map_benchmark") ||
+	    write_file("/sys/bus/pci/drivers/dma_map_benchmark/bind", bdf))
+		return -1;
+	fd = open("/sys/kernel/debug/dma_map_benchmark", O_RDWR);
+	if (fd < 0 || ioctl(fd, DMA_MAP_BENCHMARK, &mb))
+		return -1;
+	close(fd);
+	return (mb.avg_map_100ns + mb.avg_unmap_100ns) * 100.0;
+}
+
+int main(void)
+{
+	static const size_t pages[] = { 1, 16, 512, 16384 };
+	static const size_t sizes[] = {
+		512, 1024, 2048, 4096, 8192, 16384, 65536, 262144, 1 << 20,
+		4 << 20, 16 << 20,
+	};
+	const char *lane = getenv("DMAKIT_LANE");
+	size_t max = 64ul << 20;
+	struct dmakit_dev_info info;
+	double gup, map;
+	char copy_max[32] = "?";
+	unsigned char *buf;
+	int dev, dev1;
+	FILE *f, *dat;
+
+	dev = open("/dev/dmakit-edu0", O_RDWR);
+	dev1 = open("/dev/dmakit-edu1", O_RDWR);
+	if (dev < 0 || dev1 < 0 || ioctl(dev1, DMAKIT_IOC_DEV_INFO, &info)) {
+		perror("dio_bench: edu nodes");
+		return 1;
+	}
+	close(dev1);
+	f = fopen("/sys/module/dmakit/parameters/copy_max", "r");
+	if (f) {
+		if (!fgets(copy_max, sizeof(copy_max), f))
+			strcpy(copy_max, "?");
+		copy_max[strcspn(copy_max, "\n")] = 0;
+		fclose(f);
+	}
+	buf = mmap(NULL, max, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	if (buf == MAP_FAILED) {
+		perror("dio_bench: 64 MiB");
+		return 1;
+	}
+	memset(buf, 1, max);
+
+	printf("## dio_bench: user memory to the device, lane %s\n\n",
+	       lane ? lane : "?");
+	gup = gup_cost_per_page(buf, max);
+	map = map_cost_per_page(info.bus_id, info.dma_mask_bits);
+	printf("Per page: pin + map + unmap + unpin by dmakit (COPY of a buffer "
+	       "onto itself, zero-copy, MAP_ONLY: every page pinned and mapped "
+	       "twice), against the kernel's gup_test PIN_FAST (512 pages per "
+	       "call, best of 5 over 64 MiB: %.0f ns/page) plus "
+	       "dma_map_benchmark (one page per map, 2 s: %.0f ns/page; "
+	       "truncated to 100 ns per sample).\n\n", gup, map);
+	printf("| pages | dmakit ns/page | kernel gup_test + dma_map_benchmark ns/page | ratio |\n");
+	printf("|---:|---:|---:|---:|\n");
+	for (size_t i = 0; i < sizeof(pages) / sizeof(*pages); i++) {
+		int reps = pages[i] >= 512 ? 7 : 101;
+		double c = user_cost(dev, buf, pages[i] * PAGE,
+				     DMAKIT_XFER_ZEROCOPY, reps);
+
+		if (c < 0) {
+			printf("| %zu | failed: %s | | |\n", pages[i], strerror(errno));
+			continue;
+		}
+		c /= 2 * pages[i];
+		printf("| %zu | %.0f | %.0f | %.2fx |\n", pages[i], c, gup + map,
+		       c / (gup + map));
+	}
+
+	printf("\nCopy against zero-copy (COPY user -> device -> user, MAP_ONLY: "
+	       "CPU time of the module per transfer, median of interleaved "
+	       "runs); \"auto\" is what the default picks with copy_max = %s.\n\n",
+	       copy_max);
+	printf("| bytes | copy us | zero-copy us | faster | auto us | auto vs faster |\n");
+	printf("|---:|---:|---:|---|---:|---:|\n");
+	dat = fopen("/tmp/dio_bench.dat", "w");
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(*sizes); i++) {
+		static const uint32_t how[3] = { DMAKIT_XFER_STAGED,
+						 DMAKIT_XFER_ZEROCOPY, 0 };
+		int reps = sizes[i] >= (1 << 20) ? 7 : 101;
+		double v[3][101], m[3], best;
+
+		/* interleaved, after a warm-up of each, median of each */
+		for (int h = 0; h < 3; h++)
+			for (int r = 0; r < 5; r++)
+				user_once(dev, buf, sizes[i], how[h]);
+		for (int r = 0; r < reps; r++)
+			for (int h = 0; h < 3; h++)
+				v[h][r] = user_once(dev, buf, sizes[i], how[h]);
+		for (int h = 0; h < 3; h++)
+			m[h] = median(v[h], reps);
+		best = m[0] < m[1] ? m[0] : m[1];
+		printf("| %zu | %.1f | %.1f | %s | %.1f | %.2fx |\n", sizes[i],
+		       m[0] / 1e3, m[1] / 1e3, m[0] < m[1] ? "copy" : "zero-copy",
+		       m[2] / 1e3, m[2] / best);
+		if (dat)
+			fprintf(dat, "%zu %.2f %.2f %.2f\n", sizes[i], m[0] / 1e3,
+				m[1] / 1e3, m[2] / 1e3);
+	}
+	if (dat)
+		fclose(dat);
+	printf("\n");
+	/* the plot's data, for the host (scripts/run-bench) */
+	dat = fopen("/tmp/dio_bench.dat", "r");
+	if (dat) {
+		char line[128];
+
+		while (fgets(line, sizeof(line), dat))
+			printf("# plot-data %s", line);
+		fclose(dat);
+	}
+	munmap(buf, max);
+	close(dev);
+	return 0;
+}
