@@ -163,7 +163,8 @@ static double map_cost_per_page(const char *bdf, unsigned int bits)
 
 int main(void)
 {
-	static const size_t pages[] = { 1, 16, 512, 16384 };
+	/* 2 x 4096 pages: what swiotlb's 64 MiB pool holds at once */
+	static const size_t pages[] = { 1, 16, 512, 4096 };
 	static const size_t sizes[] = {
 		512, 1024, 2048, 4096, 8192, 16384, 65536, 262144, 1 << 20,
 		4 << 20, 16 << 20,

@@ -752,8 +752,13 @@ static int edu_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 			err);
 		goto err_free_index;
 	}
-	/* the engine cuts every DMA segment to the window: any length will do */
-	dma_set_max_seg_size(dev, UINT_MAX);
+	/*
+	 * The engine cuts every DMA segment to the window, so the device takes
+	 * any length; but swiotlb, where it bounces for this device, maps at
+	 * most 256 KiB at a time: tell the sg builders.
+	 */
+	dma_set_max_seg_size(dev, min_t(size_t, UINT_MAX,
+					dma_max_mapping_size(dev)));
 	dmakit_engine_init(&edu->engine, &edu_engine_ops, dev, edu->name,
 			   DMAKIT_EDU_WINDOW_MAX);
 	err = dmakit_stage_pool_create(&edu->engine);

@@ -235,6 +235,33 @@ static int side_map_user(struct xfer_req *xr, struct xfer_side *s)
 	return side_map_sgt(xr, s);
 }
 
+/*
+ * A contig range longer than one mapping may be (swiotlb: 256 KiB) goes in
+ * pieces: an sg_table over its pages, cut at the device's max segment.
+ */
+static int side_map_contig_sg(struct xfer_req *xr, struct xfer_side *s,
+			      pgoff_t first, pgoff_t last)
+{
+	struct device *dev = xr->eng->dev;
+	unsigned int n = last - first + 1, i;
+	struct page **pages;
+	int err;
+
+	pages = kvmalloc_array(n, sizeof(*pages), GFP_KERNEL_ACCOUNT);
+	if (!pages)
+		return -ENOMEM;
+	for (i = 0; i < n; i++)
+		pages[i] = dmakit_buffer_page(s->buf, first + i);
+	err = sg_alloc_table_from_pages_segment(&s->sgt, pages, n,
+						offset_in_page(s->off), xr->len,
+						dma_get_max_seg_size(dev),
+						GFP_KERNEL_ACCOUNT);
+	kvfree(pages);
+	if (err)
+		return err;
+	return side_map_sgt(xr, s);
+}
+
 static int side_map(struct xfer_req *xr, struct xfer_side *s)
 {
 	struct device *dev = xr->eng->dev;
@@ -255,6 +282,9 @@ static int side_map(struct xfer_req *xr, struct xfer_side *s)
 	if (!side_reachable(xr->eng, s, first, last))
 		return -EIO;
 
+	if (s->buf && s->buf->kind == DMAKIT_KIND_CONTIG &&
+	    xr->len > dma_max_mapping_size(dev))
+		return side_map_contig_sg(xr, s, first, last);
 	if (s->page || s->buf->kind == DMAKIT_KIND_CONTIG) {
 		if (s->page)
 			s->dma = dma_map_page(dev, s->page, s->off, xr->len,

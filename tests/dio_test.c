@@ -590,6 +590,49 @@ TEST_F(dio, linux_aio_reads_and_writes_complete_asynchronously)
 	syscall(SYS_io_destroy, ctx);
 }
 
+/* a process exits with Linux AIO reads and writes in flight */
+TEST_F(dio, exit_with_aio_in_flight)
+{
+	int ready[2], status;
+	pid_t pid;
+	char c;
+
+	ASSERT_EQ(0, pipe(ready));
+	pid = fork();
+	if (pid == 0) {
+		aio_context_t ctx = 0;
+		struct iocb cbs[6], *list[6];
+		unsigned char *m = malloc(6 * 4096);
+
+		if (!m || syscall(SYS_io_setup, 8, &ctx))
+			_exit(1);
+		for (int i = 0; i < 6; i++) {
+			memset(&cbs[i], 0, sizeof(cbs[i]));
+			cbs[i].aio_fildes = self->dev;
+			cbs[i].aio_lio_opcode = i % 2 ? IOCB_CMD_PREAD : IOCB_CMD_PWRITE;
+			cbs[i].aio_buf = (uintptr_t)(m + i * 4096);
+			cbs[i].aio_nbytes = 3000;
+			list[i] = &cbs[i];
+		}
+		if (syscall(SYS_io_submit, ctx, 6, list) != 6)
+			_exit(1);
+		if (write(ready[1], "r", 1) != 1)
+			_exit(1);
+		if (getppid() > 0)	/* exit at once, or be killed */
+			_exit(0);
+	}
+	ASSERT_EQ(1, read(ready[0], &c, 1));
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	/* the device finishes the orphaned requests and serves us */
+	fill_pattern(self->a, 1500, 21);
+	ASSERT_EQ(1500, pwrite(self->dev, self->a, 1500, 2000));
+	ASSERT_EQ(1500, pread(self->dev, self->b, 1500, 2000));
+	EXPECT_EQ(-1, first_difference(self->a, self->b, 1500));
+	close(ready[0]);
+	close(ready[1]);
+}
+
 /* a minimal io_uring (what liburing wraps), raw system calls */
 struct ring {
 	int fd;

@@ -837,6 +837,39 @@ TEST_F(xfer, map_only_maps_and_cuts_segments_without_the_device)
 	EXPECT_EQ(EINVAL, errno);
 }
 
+/*
+ * Long ranges map however long they are: where swiotlb bounces (256 KiB per
+ * mapping at most) they go in several DMA segments (MAP_ONLY: no device
+ * time for 1 MiB).
+ */
+TEST_F(xfer, a_long_range_maps_within_the_max_mapping_size)
+{
+	static const uint32_t kinds[] = { DMAKIT_KIND_CONTIG, DMAKIT_KIND_PAGES,
+					  DMAKIT_KIND_VMALLOC };
+	size_t len = 1 << 20;
+
+	for (int k = 0; k < 3; k++) {
+		int src = buf_alloc(len + PAGE, kinds[k], 0, NULL);
+		int dst = buf_alloc(len + PAGE, kinds[k], 0, NULL);
+		struct dmakit_xfer x;
+
+		ASSERT_LE(0, src);
+		ASSERT_LE(0, dst);
+		ASSERT_EQ(0, copy(self->dev, &x, src, 1, dst, 2, len,
+				  DMAKIT_XFER_MAP_ONLY)) {
+			TH_LOG("%s: %s", kind_name[kinds[k]], strerror(errno));
+		}
+		EXPECT_EQ(0, x.result.status);
+		EXPECT_LE(2 * ((len + WINDOW - 1) / WINDOW), x.result.segments);
+		if (env_long("DMAKIT_EXPECT_BOUNCE", 0)) {
+			/* four pieces a side at least */
+			EXPECT_LE(8u, x.result.dma_segments);
+		}
+		close(src);
+		close(dst);
+	}
+}
+
 /* statistics follow the transfers */
 TEST_F(xfer, statistics_count_requests_bytes_and_segments)
 {
