@@ -32,6 +32,7 @@
 #include <linux/atomic.h>
 #include <linux/delay.h>
 #include <linux/device.h>
+#include <linux/dma-mapping.h>
 #include <linux/jiffies.h>
 #include <linux/minmax.h>
 #include <linux/module.h>
@@ -269,6 +270,7 @@ void dmakit_engine_init(struct dmakit_engine *eng,
 	eng->name = name;
 	eng->window = window;
 	eng->translated = dmakit_dma_translated(dev);
+	eng->max_map = dma_max_mapping_size(dev);
 	spin_lock_init(&eng->lock);
 	INIT_LIST_HEAD(&eng->queue);
 	INIT_LIST_HEAD(&eng->done);

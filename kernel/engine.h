@@ -137,6 +137,7 @@ struct dmakit_engine_stats {
  * @dev:       the device, for messages.
  * @window:    bytes of device memory a segment can address.
  * @translated: an IOMMU translates the device's DMA (fixed while bound).
+ * @max_map:   dma_max_mapping_size() of the device (fixed while bound).
  * @lock:      guards everything below; taken in hard-irq context.
  * @queue:     requests waiting, FIFO.
  * @done:      requests that ended, waiting for the worker to finish them.
@@ -164,6 +165,7 @@ struct dmakit_engine {
 	struct device *dev;
 	u32 window;
 	bool translated;
+	size_t max_map;
 
 	spinlock_t lock;		/* see above; hard-irq safe */
 	struct list_head queue;

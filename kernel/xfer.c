@@ -283,7 +283,7 @@ static int side_map(struct xfer_req *xr, struct xfer_side *s)
 		return -EIO;
 
 	if (s->buf && s->buf->kind == DMAKIT_KIND_CONTIG &&
-	    xr->len > dma_max_mapping_size(dev))
+	    xr->len > xr->eng->max_map)
 		return side_map_contig_sg(xr, s, first, last);
 	if (s->page || s->buf->kind == DMAKIT_KIND_CONTIG) {
 		if (s->page)
