@@ -160,4 +160,8 @@ int dmakit_isa_program(struct dmakit_isa_chan *chan,
 		       bool to_device, bool unmask, u8 *mode);
 unsigned int dmakit_isa_stop(struct dmakit_isa_chan *chan);
 
+/* fdc.c: the floppy controller on ISA DMA, /dev/dmakit-fd0 */
+int dmakit_fdc_init(void);
+void dmakit_fdc_exit(void);
+
 #endif /* _DMAKIT_H */
