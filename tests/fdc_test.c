@@ -482,6 +482,61 @@ TEST_F(fdc, a_bad_user_address_is_efault_and_the_disk_keeps_its_data)
 	munmap(bad, TRACK);
 }
 
+/*
+ * A fault in the user buffer at the second track: the first track's bytes
+ * are done and the call returns them; nothing of the second is written.
+ */
+TEST_F(fdc, a_fault_at_a_later_track_returns_the_bytes_done_before)
+{
+	size_t page = sysconf(_SC_PAGESIZE), ok = 3 * page;
+	uint64_t roff = lba_offset(56, 0, 1), woff = lba_offset(66, 1, 1);
+	uint8_t *buf = mmap(NULL, 5 * page, PROT_READ | PROT_WRITE,
+			    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	uint8_t want[TRACK];
+
+	ASSERT_NE(MAP_FAILED, buf);
+	ASSERT_LE(TRACK, ok);
+	ASSERT_GT(2 * TRACK, ok);
+	ASSERT_EQ(0, mprotect(buf + ok, 2 * page, PROT_NONE));
+
+	EXPECT_EQ(TRACK, pread(self->fd, buf, 2 * TRACK, roff));
+	expected(want, roff, TRACK);
+	EXPECT_EQ(-1, first_difference(buf, want, TRACK));
+
+	keyed(buf, woff, TRACK, 0x77);
+	EXPECT_EQ(TRACK, pwrite(self->fd, buf, 2 * TRACK, woff));
+	record_write(woff, TRACK, 0x77);
+	record_kept(woff + TRACK, TRACK);
+	EXPECT_EQ(0, read_check(self->fd, woff, 2 * TRACK, self->why,
+				sizeof(self->why)))
+		TH_LOG("%s", self->why);
+	munmap(buf, 5 * page);
+}
+
+TEST(open_modes_and_mmap_are_enforced)
+{
+	uint8_t buf[SECTOR];
+	void *map;
+	int fd;
+
+	fd = open(NODE, O_RDONLY);
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(SECTOR, pread(fd, buf, SECTOR, 0));
+	EXPECT_EQ(-1, pwrite(fd, buf, SECTOR, lba_offset(70, 0, 1)));
+	EXPECT_EQ(EBADF, errno);
+	record_kept(lba_offset(70, 0, 1), SECTOR);
+	map = mmap(NULL, 4096, PROT_READ, MAP_SHARED, fd, 0);
+	EXPECT_EQ(MAP_FAILED, map);
+	EXPECT_EQ(ENODEV, errno);
+	close(fd);
+
+	fd = open(NODE, O_WRONLY);
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(-1, pread(fd, buf, SECTOR, 0));
+	EXPECT_EQ(EBADF, errno);
+	close(fd);
+}
+
 TEST_F(fdc, writes_a_sector_and_reads_it_back)
 {
 	uint64_t off = lba_offset(60, 0, 5);
