@@ -3,7 +3,7 @@
  * dmakit core: module entry points and the control node /dev/dmakit.
  *
  * The control node answers questions about the module as a whole; each DMA
- * device has a node of its own (see edu.c).
+ * device has a node of its own (see edu.c, fdc.c).
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -108,10 +108,17 @@ static int __init dmakit_init(void)
 	if (err)
 		goto err_unregister_pdev;
 
+	/* no floppy controller is not an error: there is just no node */
+	err = dmakit_fdc_init();
+	if (err)
+		goto err_edu_exit;
+
 	pr_info("version %s loaded, ABI %u\n", DMAKIT_VERSION,
 		DMAKIT_ABI_VERSION);
 	return 0;
 
+err_edu_exit:
+	dmakit_edu_exit();
 err_unregister_pdev:
 	platform_device_unregister(dmakit_pdev);
 err_deregister:
@@ -121,6 +128,7 @@ err_deregister:
 
 static void __exit dmakit_exit(void)
 {
+	dmakit_fdc_exit();
 	dmakit_edu_exit();
 	platform_device_unregister(dmakit_pdev);
 	misc_deregister(&dmakit_ctl);

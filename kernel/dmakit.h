@@ -133,4 +133,42 @@ int dmakit_xfer_stray(struct dmakit_engine *eng, u32 len, u64 *addr,
 int dmakit_edu_init(void);
 void dmakit_edu_exit(void);
 
+/**
+ * struct dmakit_isa_buf - memory an 8237 channel can reach (isa.c).
+ * @vaddr: kernel address (linear map).
+ * @bus:   ISA bus address: below 16 MiB, the block within one 64 KiB page.
+ * @size:  bytes asked for.
+ * @order: of the page block.
+ */
+struct dmakit_isa_buf {
+	void *vaddr;
+	unsigned long bus;
+	size_t size;
+	unsigned int order;
+};
+
+/**
+ * struct dmakit_isa_chan - an 8-bit ISA DMA channel held with request_dma().
+ * @dmanr: channel number, 0..3.
+ */
+struct dmakit_isa_chan {
+	unsigned int dmanr;
+};
+
+/* isa.c: ISA DMA through the 8237 (<asm/dma.h>) */
+bool dmakit_isa_reachable(unsigned long bus, size_t len);
+int dmakit_isa_buf_alloc(struct dmakit_isa_buf *buf, size_t size);
+void dmakit_isa_buf_free(struct dmakit_isa_buf *buf);
+int dmakit_isa_request(struct dmakit_isa_chan *chan, unsigned int dmanr,
+		       const char *name);
+void dmakit_isa_free(struct dmakit_isa_chan *chan);
+int dmakit_isa_program(struct dmakit_isa_chan *chan,
+		       const struct dmakit_isa_buf *buf, size_t len,
+		       bool to_device, bool unmask, u8 *mode);
+unsigned int dmakit_isa_stop(struct dmakit_isa_chan *chan);
+
+/* fdc.c: the floppy controller on ISA DMA, /dev/dmakit-fd0 */
+int dmakit_fdc_init(void);
+void dmakit_fdc_exit(void);
+
 #endif /* _DMAKIT_H */

@@ -16,12 +16,19 @@ expect() {
 	fi
 }
 
+ndev=$((DMAKIT_EDU_COUNT + ${DMAKIT_HAS_FLOPPY:-0}))
 expect "list names the module and its version" \
-	"^dmakit $(cat /sys/module/dmakit/version), ABI 3, page size 4096, 2 devices" dmakit list
+	"^dmakit $(cat /sys/module/dmakit/version), ABI 4, page size 4096, $ndev devices" dmakit list
 expect "list shows dmakit-edu0 with its PCI id" "^dmakit-edu0 .* 1234:11e8" dmakit list
 expect "list shows dmakit-edu1" "^dmakit-edu1 " dmakit list
 expect "info shows the id register" "id register 0x010000ed (version 1.0)" dmakit info edu0
 expect "info accepts a path" "^name: *dmakit-edu1" dmakit info /dev/dmakit-edu1
+if [ "$DMAKIT_HAS_FLOPPY" = 1 ]; then
+	expect "list shows dmakit-fd0 on its ISA DMA channel" \
+		"^dmakit-fd0 *isa:0x3f0 *floppy *ISA *irq 6 *24-bit DMA, channel 2" dmakit list
+	expect "info fd0 shows the controller and its drive" \
+		"^engine: *floppy controller, VERSION 0x90; drive A CMOS type 4, 1474560 bytes" dmakit info fd0
+fi
 expect "liveness shows the complement" \
 	"wrote 0x12345678, read back 0xedcba987 (its complement: alive)" dmakit liveness edu0 0x12345678
 expect "factorial 10 is 3628800" "^10! = 3628800 " dmakit factorial edu1 10

@@ -3,7 +3,8 @@
  * Helpers shared by the dmakit VM tests (kselftest harness, TAP output).
  * The lane describes what it set up in environment variables (see
  * vm/lanes.sh): DMAKIT_LANE, DMAKIT_EDU_COUNT, DMAKIT_DMA_BITS,
- * DMAKIT_EXPECT_IOMMU, DMAKIT_EXPECT_BOUNCE, DMAKIT_IRQ_MODE, DMAKIT_HAS_CMA.
+ * DMAKIT_EXPECT_IOMMU, DMAKIT_EXPECT_BOUNCE, DMAKIT_IRQ_MODE, DMAKIT_HAS_CMA,
+ * DMAKIT_HAS_FLOPPY.
  */
 #ifndef DMAKIT_TEST_H
 #define DMAKIT_TEST_H

@@ -7,5 +7,7 @@ tap_check "no dmakit node left in /dev" [ -z "$(ls /dev | grep dmakit)" ]
 tap_check "no dmakit interrupt left in /proc/interrupts" [ "$(edu_irq_lines)" -eq 0 ]
 tap_check "driver dmakit-edu is gone from the PCI bus" [ ! -e /sys/bus/pci/drivers/dmakit-edu ]
 tap_check "no misc device named dmakit left" [ -z "$(grep dmakit /proc/misc)" ]
+tap_check "no ISA DMA channel held by dmakit (/proc/dma)" [ -z "$(grep dmakit /proc/dma)" ]
+tap_check "no I/O ports held by dmakit (/proc/ioports)" [ -z "$(grep dmakit /proc/ioports)" ]
 tap_check "the kernel log says the module unloaded" sh -c "dmesg | grep -q 'dmakit: unloaded'"
 tap_done

@@ -32,7 +32,7 @@ static const char *usage =
 	"       dmakit irq DEV CAUSES\n"
 	"       dmakit loopback DEV LEN\n"
 	"       dmakit translate contig|pages|vmalloc SIZE\n"
-	"DEV is a node name (edu0, dmakit-edu0) or a path (/dev/dmakit-edu0).\n"
+	"DEV is a node name (edu0, fd0, dmakit-edu0) or a path (/dev/dmakit-edu0).\n"
 	"translate allocates a buffer, maps it, touches its first half and shows\n"
 	"each page's addresses (at most 16 pages).\n";
 
@@ -78,7 +78,35 @@ static unsigned long parse_number(const char *s, const char *what)
 static const char *irq_mode_name(unsigned int mode)
 {
 	return mode == DMAKIT_IRQ_MSI ? "MSI" :
-	       mode == DMAKIT_IRQ_INTX ? "INTx" : "?";
+	       mode == DMAKIT_IRQ_INTX ? "INTx" :
+	       mode == DMAKIT_IRQ_ISA ? "ISA" : "?";
+}
+
+/* the floppy node: an ISA device, no PCI identity */
+static void print_fdc(int fd, const struct dmakit_dev_info *d, int verbose)
+{
+	struct dmakit_fdc_info f;
+
+	if (ioctl(fd, DMAKIT_IOC_FDC_INFO, &f))
+		fail("DMAKIT_IOC_FDC_INFO");
+	if (!verbose) {
+		printf("%-14s %-13s floppy     %-4s irq %-3u %2u-bit DMA, channel %u\n",
+		       d->name, d->bus_id, irq_mode_name(d->irq_mode), d->irq,
+		       d->dma_mask_bits, f.dma_channel);
+		return;
+	}
+	printf("name:          %s\n", d->name);
+	printf("bus address:   %s (I/O ports)\n", d->bus_id);
+	printf("engine:        floppy controller, VERSION %#04x; drive A CMOS type %u, %llu bytes\n",
+	       f.fdc_version, f.drive_type, (unsigned long long)f.disk_size);
+	printf("interrupt:     %s, irq %u\n", irq_mode_name(d->irq_mode), d->irq);
+	printf("DMA:           8237 channel %u, %u address bits; buffer %u bytes at bus %#llx\n",
+	       f.dma_channel, d->dma_mask_bits, f.buf_size,
+	       (unsigned long long)f.buf_bus);
+	printf("transfers:     %llu (%llu bytes), %llu errors, %llu timeouts, %llu resets\n",
+	       (unsigned long long)f.transfers, (unsigned long long)f.bytes,
+	       (unsigned long long)f.errors, (unsigned long long)f.timeouts,
+	       (unsigned long long)f.resets);
 }
 
 static void print_dev(int fd, int verbose)
@@ -87,6 +115,10 @@ static void print_dev(int fd, int verbose)
 
 	if (ioctl(fd, DMAKIT_IOC_DEV_INFO, &d))
 		fail("DMAKIT_IOC_DEV_INFO");
+	if (d.engine == DMAKIT_ENGINE_ISA_FDC) {
+		print_fdc(fd, &d, verbose);
+		return;
+	}
 	if (!verbose) {
 		printf("%-14s %-13s %04x:%04x  %-4s irq %-3u %2u-bit DMA%s\n",
 		       d.name, d.bus_id, d.vendor, d.device,

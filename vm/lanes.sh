@@ -4,7 +4,9 @@
 #   machine    QEMU -M;  mem: -m;  qemu_extra: further QEMU arguments
 #   append     extra kernel command line
 #   modparams  dmakit.ko parameters the lane needs
-#   floppy     1: attach build/lanes/<lane>/floppy.img (1.44 MB) as drive A
+#   floppy     1: attach build/lanes/<lane>/floppy.img (1.44 MB, a known
+#              pattern, checked after the run: vm/floppy-image) as drive A;
+#              such a lane says DMAKIT_HAS_FLOPPY=1 in its env
 #   env        what the lane set up, for the tests (/etc/dmakit/lane.env)
 #   timeout    seconds for the whole boot
 # Two edu devices everywhere: one node per device is part of what is tested.
@@ -19,7 +21,8 @@ edu_pair() {
 lane_stock() {
 	kernel=stock machine=pc mem=256M floppy=1
 	edu_pair ""
-	env=(DMAKIT_DMA_BITS=28 DMAKIT_EXPECT_IOMMU=0 DMAKIT_EXPECT_BOUNCE=0)
+	env=(DMAKIT_DMA_BITS=28 DMAKIT_EXPECT_IOMMU=0 DMAKIT_EXPECT_BOUNCE=0
+		DMAKIT_HAS_FLOPPY=1)
 }
 
 # Intel VT-d: bus addresses are IOVAs, strict invalidation.
@@ -69,7 +72,7 @@ lane_debug() {
 	modparams="dma_bits=32"
 	append="kasan_multi_shot acpi=noirq cma=128M"
 	env=(DMAKIT_DMA_BITS=32 DMAKIT_EXPECT_IOMMU=0 DMAKIT_EXPECT_BOUNCE=0
-		DMAKIT_HAS_CMA=1 DMAKIT_CLIENTS=1)
+		DMAKIT_HAS_CMA=1 DMAKIT_CLIENTS=1 DMAKIT_HAS_FLOPPY=1)
 }
 
 # Benchmarks (make bench, not make check): our kernel without the debug set,

@@ -18,7 +18,7 @@
 #include <linux/ioctl.h>
 #include <linux/types.h>
 
-#define DMAKIT_ABI_VERSION	3
+#define DMAKIT_ABI_VERSION	4
 
 #define DMAKIT_IOC_MAGIC	0xDA
 
@@ -535,5 +535,132 @@ struct dmakit_edu_stray {
 #define DMAKIT_IOC_EDU_RAISE_IRQ	_IOWR(DMAKIT_IOC_MAGIC, 0x42, struct dmakit_edu_raise_irq)
 #define DMAKIT_IOC_EDU_LOOPBACK	_IOWR(DMAKIT_IOC_MAGIC, 0x43, struct dmakit_edu_loopback)
 #define DMAKIT_IOC_EDU_STRAY	_IOWR(DMAKIT_IOC_MAGIC, 0x44, struct dmakit_edu_stray)
+
+/* ---- ISA DMA: the floppy controller node /dev/dmakit-fd0 ----------------- */
+
+/*
+ * dmakit_dev_info of the floppy node: engine DMAKIT_ENGINE_ISA_FDC, irq_mode
+ * DMAKIT_IRQ_ISA, irq 6, dma_mask_bits 24 (what the 8237 addresses), hw_id
+ * the controller's answer to VERSION, bus_id "isa:0x3f0"; the PCI fields,
+ * bar_len and window are 0.
+ */
+#define DMAKIT_ENGINE_ISA_FDC	2	/* PC floppy controller on an 8237 ISA DMA channel */
+#define DMAKIT_IRQ_ISA		3	/* a legacy ISA interrupt line (edge-triggered) */
+
+/* the medium dmakit-fd0 serves: 1.44 MB, 3.5", 80 x 2 x 18 sectors of 512 bytes */
+#define DMAKIT_FLOPPY_SECTOR_SIZE	512u
+#define DMAKIT_FLOPPY_SECTORS		18u	/* per track */
+#define DMAKIT_FLOPPY_HEADS		2u
+#define DMAKIT_FLOPPY_CYLINDERS		80u
+#define DMAKIT_FLOPPY_TRACK_SIZE	(DMAKIT_FLOPPY_SECTOR_SIZE * DMAKIT_FLOPPY_SECTORS)
+#define DMAKIT_FLOPPY_DISK_SIZE		(DMAKIT_FLOPPY_TRACK_SIZE * DMAKIT_FLOPPY_HEADS * \
+					 DMAKIT_FLOPPY_CYLINDERS)
+
+/* the driver fills its DMA buffer with this byte before every read */
+#define DMAKIT_FDC_POISON	0x6b
+
+/* dmakit_fdc_xfer.flags */
+#define DMAKIT_FDC_XFER_WRITE	0x1	/* memory -> disk (WRITE DATA, DMA_MODE_WRITE) */
+
+/**
+ * struct dmakit_fdc_xfer - one DMA transfer of the floppy node: the
+ * sectors of one track a request covers, one READ DATA or WRITE DATA
+ * command (all fields out).
+ * @offset:         byte offset on the disk of its first sector.
+ * @len:            bytes; the count programmed into the 8237.
+ * @residue_before: get_dma_residue() once the channel was armed, before
+ *                  the command went to the controller: @len.
+ * @residue_after:  get_dma_residue() after the command ended: 0 when all
+ *                  of @len moved, @len when nothing did.
+ * @status:         0 or a negative errno (-ETIMEDOUT, -EIO).
+ * @flags:          DMAKIT_FDC_XFER_*.
+ * @dma_mode:       the 8237 mode byte: 0x44 (DMA_MODE_READ, device ->
+ *                  memory) or 0x48 (DMA_MODE_WRITE, memory -> device),
+ *                  plus the channel number.
+ * @cylinder:       C of the command.
+ * @head:           H of the command.
+ * @sector:         R of the command (first sector, from 1).
+ * @eot:            last sector of the command.
+ * @result:         the seven result bytes ST0 ST1 ST2 C H R N, or 0 if the
+ *                  command had no result phase (timeout).
+ */
+struct dmakit_fdc_xfer {
+	__u64 offset;
+	__u32 len;
+	__u32 residue_before;
+	__u32 residue_after;
+	__s32 status;
+	__u32 flags;
+	__u8 dma_mode;
+	__u8 cylinder;
+	__u8 head;
+	__u8 sector;
+	__u8 eot;
+	__u8 result[7];
+};
+
+/**
+ * struct dmakit_fdc_info - DMAKIT_IOC_FDC_INFO: the controller, its DMA
+ * channel and buffer, counters since the module was loaded, and the last
+ * DMA transfer (all fields out).
+ * @io_base:     I/O base of the controller (0x3f0).
+ * @irq:         its interrupt line (6).
+ * @dma_channel: its ISA DMA channel (2).
+ * @fdc_version: the controller's answer to VERSION (0x90: 82077AA or later).
+ * @drive_type:  drive A's type in the CMOS (4: 1.44 MB, 3.5").
+ * @buf_size:    bytes of the driver's ISA DMA buffer (one track or more).
+ * @buf_bus:     its bus address: below 16 MiB, within one 64 KiB page; 0
+ *               unless the caller has CAP_SYS_ADMIN.
+ * @disk_size:   DMAKIT_FLOPPY_DISK_SIZE.
+ * @requests:    read/write calls that reached the controller.
+ * @transfers:   DMA transfers started (READ/WRITE DATA commands).
+ * @bytes:       bytes moved by transfers that completed.
+ * @errors:      transfers the controller ended with an error.
+ * @timeouts:    commands whose interrupt did not come within timeout_ms.
+ * @resets:      controller resets (the first request after each open
+ *               resets; every timeout too).
+ * @seeks:       SEEK commands (RECALIBRATE not counted).
+ * @irqs:        interrupts the handler took.
+ * @last:        the last DMA transfer.
+ * @reserved:    0.
+ */
+struct dmakit_fdc_info {
+	__u32 io_base;
+	__u32 irq;
+	__u32 dma_channel;
+	__u32 fdc_version;
+	__u32 drive_type;
+	__u32 buf_size;
+	__u64 buf_bus;
+	__u64 disk_size;
+	__u64 requests;
+	__u64 transfers;
+	__u64 bytes;
+	__u64 errors;
+	__u64 timeouts;
+	__u64 resets;
+	__u64 seeks;
+	__u64 irqs;
+	struct dmakit_fdc_xfer last;
+	__u64 reserved[4];
+};
+
+/**
+ * struct dmakit_fdc_peek - DMAKIT_IOC_FDC_PEEK: copy the first @len bytes
+ * of the driver's ISA DMA buffer, as the last transfer left it.
+ * @dst:      in: user address receiving @len bytes.
+ * @len:      in: 1..dmakit_fdc_info.buf_size.
+ * @flags:    in: 0.
+ * @reserved: 0.
+ */
+struct dmakit_fdc_peek {
+	__u64 dst;
+	__u32 len;
+	__u32 flags;
+	__u64 reserved[2];
+};
+
+#define DMAKIT_IOC_FDC_INFO	_IOR(DMAKIT_IOC_MAGIC, 0x50, struct dmakit_fdc_info)
+#define DMAKIT_IOC_FDC_PEEK	_IOW(DMAKIT_IOC_MAGIC, 0x51, struct dmakit_fdc_peek)
 
 #endif /* _UAPI_DMAKIT_H */
