@@ -185,7 +185,9 @@ int main(void)
 		return 1;
 	}
 	close(dev1);
-	f = fopen("/sys/module/dmakit/parameters/copy_max", "r");
+	f = fopen(getenv("DMAKIT_EXPECT_BOUNCE") && atoi(getenv("DMAKIT_EXPECT_BOUNCE")) ?
+		  "/sys/module/dmakit/parameters/copy_max_bounce" :
+		  "/sys/module/dmakit/parameters/copy_max", "r");
 	if (f) {
 		if (!fgets(copy_max, sizeof(copy_max), f))
 			strcpy(copy_max, "?");
@@ -228,7 +230,7 @@ int main(void)
 
 	printf("\nCopy against zero-copy (COPY user -> device -> user, MAP_ONLY: "
 	       "CPU time of the module per transfer, median of interleaved "
-	       "runs); \"auto\" is what the default picks with copy_max = %s.\n\n",
+	       "runs); \"auto\" is what the default picks: up to %s bytes by copy (copy_max, or copy_max_bounce where swiotlb bounces for the device).\n\n",
 	       copy_max);
 	printf("| bytes | copy us | zero-copy us | faster | auto us | auto vs faster |\n");
 	printf("|---:|---:|---:|---|---:|---:|\n");
@@ -243,9 +245,20 @@ int main(void)
 		for (int h = 0; h < 3; h++)
 			for (int r = 0; r < 5; r++)
 				user_once(dev, buf, sizes[i], how[h]);
+		int failed = -1;
+
 		for (int r = 0; r < reps; r++)
-			for (int h = 0; h < 3; h++)
+			for (int h = 0; h < 3; h++) {
 				v[h][r] = user_once(dev, buf, sizes[i], how[h]);
+				if (v[h][r] < 0 && failed < 0)
+					failed = h;
+			}
+		if (failed >= 0) {
+			printf("| %zu | %s failed: %s | | | | |\n", sizes[i],
+			       failed == 0 ? "copy" : failed == 1 ? "zero-copy" : "auto",
+			       strerror(errno));
+			continue;
+		}
 		for (int h = 0; h < 3; h++)
 			m[h] = median(v[h], reps);
 		best = m[0] < m[1] ? m[0] : m[1];

@@ -36,6 +36,7 @@
 #include <linux/jiffies.h>
 #include <linux/minmax.h>
 #include <linux/module.h>
+#include <linux/swiotlb.h>
 
 #include "dmakit.h"
 
@@ -271,6 +272,8 @@ void dmakit_engine_init(struct dmakit_engine *eng,
 	eng->window = window;
 	eng->translated = dmakit_dma_translated(dev);
 	eng->max_map = dma_max_mapping_size(dev);
+	eng->bounces = !eng->translated && dma_addressing_limited(dev) &&
+		       is_swiotlb_active(dev);
 	spin_lock_init(&eng->lock);
 	INIT_LIST_HEAD(&eng->queue);
 	INIT_LIST_HEAD(&eng->done);

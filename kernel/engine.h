@@ -138,6 +138,7 @@ struct dmakit_engine_stats {
  * @window:    bytes of device memory a segment can address.
  * @translated: an IOMMU translates the device's DMA (fixed while bound).
  * @max_map:   dma_max_mapping_size() of the device (fixed while bound).
+ * @bounces:   no IOMMU, and swiotlb bounces what lies beyond the mask.
  * @lock:      guards everything below; taken in hard-irq context.
  * @queue:     requests waiting, FIFO.
  * @done:      requests that ended, waiting for the worker to finish them.
@@ -166,6 +167,7 @@ struct dmakit_engine {
 	u32 window;
 	bool translated;
 	size_t max_map;
+	bool bounces;
 
 	spinlock_t lock;		/* see above; hard-irq safe */
 	struct list_head queue;

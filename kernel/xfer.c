@@ -1167,14 +1167,27 @@ module_param(copy_max, uint, 0644);
 MODULE_PARM_DESC(copy_max,
 		 "synchronous transfers of user memory up to this many bytes go through a kernel copy instead of pinning (0: always pin; default 2048, the crossover measured in docs/dio.md)");
 
-/* pages the device can reach without help: below the mask when it is small */
+static unsigned int copy_max_bounce = 65536;
+module_param(copy_max_bounce, uint, 0644);
+MODULE_PARM_DESC(copy_max_bounce,
+		 "copy_max for a device whose memory beyond its DMA mask swiotlb bounces: pinned pages would be copied anyway (default 65536, measured in docs/dio.md)");
+
+/* up to how many bytes the copy path is the faster one, for @eng */
+static size_t xfer_copy_max(struct dmakit_engine *eng)
+{
+	return eng->bounces ? READ_ONCE(copy_max_bounce) : READ_ONCE(copy_max);
+}
+
+/*
+ * Copy pages the device can reach: anywhere behind an IOMMU or with a
+ * 64-bit mask, else below 4 GiB (a smaller mask is checked per page when
+ * the request is mapped: ZONE_DMA's 16 MiB would be too small a pool).
+ */
 static gfp_t xfer_copy_gfp(struct dmakit_engine *eng)
 {
-	u64 mask = dma_get_mask(eng->dev);
-
-	if (mask < DMA_BIT_MASK(32))
-		return GFP_KERNEL | GFP_DMA;
-	return mask < DMA_BIT_MASK(64) ? GFP_KERNEL | GFP_DMA32 : GFP_KERNEL;
+	if (eng->translated || dma_get_mask(eng->dev) == DMA_BIT_MASK(64))
+		return GFP_KERNEL;
+	return GFP_KERNEL | GFP_DMA32;
 }
 
 /* pin [@uaddr, @uaddr + @len) and append its runs to @s */
@@ -1403,7 +1416,7 @@ ssize_t dmakit_xfer_iter(struct dmakit_engine *eng, struct kiocb *iocb,
 	xr->req.bytes = len;
 	xr->nsides = 1;
 	copy = !async && !(iocb->ki_flags & IOCB_DIRECT) &&
-	       len <= READ_ONCE(copy_max);
+	       len <= xfer_copy_max(eng);
 	if (copy)
 		err = side_copy_in(xr, &xr->side[0], iter, to_device);
 	else
@@ -1533,7 +1546,7 @@ long dmakit_xfer_user_ioctl(struct dmakit_client *client,
 	xr->nsides = arg.dir == DMAKIT_DIR_COPY ? 2 : 1;
 	copy = (arg.flags & DMAKIT_XFER_STAGED) ||
 	       (!(arg.flags & (DMAKIT_XFER_ASYNC | DMAKIT_XFER_ZEROCOPY)) &&
-		len <= READ_ONCE(copy_max));
+		len <= xfer_copy_max(eng));
 	t0 = ktime_get();
 	if (copy)
 		err = side_copy_in(xr, &xr->side[0], &iter, !from);

@@ -60,7 +60,7 @@ static int round_trip(int dev, void *src, void *dst, size_t len,
 
 FIXTURE(dio) {
 	int dev;
-	long copy_max;
+	long copy_max, copy_max_bounce;
 	unsigned char *a, *b;
 };
 
@@ -70,6 +70,9 @@ FIXTURE_SETUP(dio)
 	ASSERT_LE(0, self->dev);
 	self->copy_max = set_param("copy_max", 1024);
 	ASSERT_LE(0, self->copy_max);
+	/* the same threshold whether swiotlb bounces for edu or not */
+	self->copy_max_bounce = set_param("copy_max_bounce", 1024);
+	ASSERT_LE(0, self->copy_max_bounce);
 	self->a = malloc(1 << 20);
 	self->b = malloc(1 << 20);
 	ASSERT_TRUE(self->a && self->b);
@@ -78,6 +81,7 @@ FIXTURE_SETUP(dio)
 FIXTURE_TEARDOWN(dio)
 {
 	set_param("copy_max", self->copy_max);
+	set_param("copy_max_bounce", self->copy_max_bounce);
 	free(self->a);
 	free(self->b);
 	close(self->dev);
@@ -158,6 +162,7 @@ TEST_F(dio, copy_and_zero_copy_paths_give_the_same_bytes)
 	/* read/write with the copy path off, then always on */
 	for (long cm = 0; cm <= WINDOW; cm += WINDOW) {
 		set_param("copy_max", cm);
+		set_param("copy_max_bounce", cm);
 		fill_pattern(self->a, 3000, cm + 1);
 		ASSERT_EQ(3000, pwrite(self->dev, self->a, 3000, 50));
 		ASSERT_EQ(3000, pread(self->dev, self->b, 3000, 50));
