@@ -1162,15 +1162,15 @@ int dmakit_xfer_loopback(struct dmakit_engine *eng, struct page *pages[2],
 
 /* ---- user memory: read/write on a device node, DMAKIT_IOC_XFER_USER ---- */
 
-static unsigned int copy_max = 2048;
+static unsigned int copy_max = 4096;
 module_param(copy_max, uint, 0644);
 MODULE_PARM_DESC(copy_max,
-		 "synchronous transfers of user memory up to this many bytes go through a kernel copy instead of pinning (0: always pin; default 2048, the crossover measured in docs/dio.md)");
+		 "synchronous transfers of user memory up to this many bytes go through a kernel copy instead of pinning (0: always pin; default 4096, the crossover measured in docs/dio.md)");
 
-static unsigned int copy_max_bounce = 65536;
+static unsigned int copy_max_bounce = 1048576;
 module_param(copy_max_bounce, uint, 0644);
 MODULE_PARM_DESC(copy_max_bounce,
-		 "copy_max for a device whose memory beyond its DMA mask swiotlb bounces: pinned pages would be copied anyway (default 65536, measured in docs/dio.md)");
+		 "copy_max for a device whose memory beyond its DMA mask swiotlb bounces: pinned pages would be copied anyway (default 1048576, measured in docs/dio.md)");
 
 /* up to how many bytes the copy path is the faster one, for @eng */
 static size_t xfer_copy_max(struct dmakit_engine *eng)
