@@ -41,7 +41,7 @@
 
 static unsigned int max_buffer_mb = 128;
 module_param(max_buffer_mb, uint, 0644);
-MODULE_PARM_DESC(max_buffer_mb, "largest buffer DMAKIT_IOC_ALLOC creates, in MiB (default 128)");
+MODULE_PARM_DESC(max_buffer_mb, "largest buffer DMAKIT_IOC_ALLOC creates, and most user memory one transfer pins or copies, in MiB (default 128)");
 
 /* zeroed, charged to the caller's memory cgroup, no OOM kill on failure */
 #define DMAKIT_BUFFER_GFP \
@@ -305,6 +305,12 @@ void dmakit_buffer_copy_kernel(struct dmakit_buffer *buf, u64 off, void *kbuf,
 	}
 }
 
+/* the most memory one buffer, or one transfer of user memory, may hold */
+u64 dmakit_max_buffer_bytes(void)
+{
+	return (u64)READ_ONCE(max_buffer_mb) << 20;
+}
+
 /* the buffer behind @file, or NULL if @file is not a dmakit buffer */
 struct dmakit_buffer *dmakit_buffer_of(struct file *file)
 {
@@ -325,7 +331,7 @@ static int buffer_check(const struct dmakit_alloc *arg,
 		return -EINVAL;
 	if (!arg->size)
 		return -EINVAL;
-	if (arg->size > (u64)max_buffer_mb << 20)
+	if (arg->size > dmakit_max_buffer_bytes())
 		return -E2BIG;
 	return 0;
 }

@@ -73,6 +73,7 @@ void dmakit_device_removed(void);
 long dmakit_buffer_alloc(struct dmakit_alloc __user *uarg,
 			 struct device *dma_dev);
 struct dmakit_buffer *dmakit_buffer_of(struct file *file);
+u64 dmakit_max_buffer_bytes(void);
 void dmakit_buffer_copy_kernel(struct dmakit_buffer *buf, u64 off, void *kbuf,
 			       size_t len, bool to_buffer);
 struct page *dmakit_buffer_page(struct dmakit_buffer *buf, pgoff_t index);

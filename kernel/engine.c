@@ -58,13 +58,18 @@ unsigned long dmakit_engine_timeout(void)
 	return msecs_to_jiffies(clamp(READ_ONCE(timeout_ms), 10U, 60000U));
 }
 
-/* consume one unit of the fault_drop_irq hook */
-static bool engine_drop_irq(void)
+/**
+ * dmakit_fault_take() - consume one unit of a counting-down test hook.
+ * @hook: a writable module parameter; any context.
+ *
+ * Return: true if the hook was armed (and is now one lower).
+ */
+bool dmakit_fault_take(unsigned int *hook)
 {
-	unsigned int n = READ_ONCE(fault_drop_irq);
+	unsigned int n = READ_ONCE(*hook);
 
 	while (n) {
-		unsigned int was = cmpxchg(&fault_drop_irq, n, n - 1);
+		unsigned int was = cmpxchg(hook, n, n - 1);
 
 		if (was == n)
 			return true;
@@ -77,8 +82,9 @@ static bool engine_drop_irq(void)
 static void engine_start_seg(struct dmakit_engine *eng, struct dmakit_req *req)
 {
 	unsigned long timeout = dmakit_engine_timeout();
+	bool irq = !dmakit_fault_take(&fault_drop_irq);
 
-	eng->ops->start(eng, &req->segs[req->next], !engine_drop_irq());
+	eng->ops->start(eng, &req->segs[req->next], irq);
 	eng->seg_running = true;
 	eng->seg_deadline = jiffies + timeout;
 	eng->seg_overdue = 0;
@@ -226,6 +232,7 @@ static void engine_retire(struct dmakit_engine *eng, struct dmakit_req *req)
 		req->ops->finish(req);
 
 	spin_lock_irq(&eng->lock);
+	eng->stats.bounced += req->bounced;
 	if (!status) {
 		eng->stats.completed++;
 		eng->stats.bytes += bytes;
@@ -380,15 +387,6 @@ void dmakit_engine_stop(struct dmakit_engine *eng)
 	}
 	cancel_delayed_work_sync(&eng->watchdog);
 	flush_work(&eng->work);
-}
-
-void dmakit_engine_add_bounced(struct dmakit_engine *eng, unsigned int n)
-{
-	if (!n)
-		return;
-	spin_lock_irq(&eng->lock);
-	eng->stats.bounced += n;
-	spin_unlock_irq(&eng->lock);
 }
 
 void dmakit_engine_get_stats(struct dmakit_engine *eng,

@@ -92,6 +92,7 @@ enum dmakit_req_state {
  * @leak:      the device may still write the memory: never unmap it.
  * @status:    0 or a negative errno, final when @ops->release runs.
  * @bytes:     bytes the request moves, for statistics.
+ * @bounced:   DMA segments its mappings bounced through swiotlb (ditto).
  * @t_start:   when the first segment started.
  * @t_end:     when the last one ended.
  * @id:        number given at submission (engine lock), never 0.
@@ -108,6 +109,7 @@ struct dmakit_req {
 	bool leak;
 	int status;
 	u64 bytes;
+	unsigned int bounced;
 	ktime_t t_start;
 	ktime_t t_end;
 	u64 id;
@@ -195,7 +197,7 @@ void dmakit_req_init(struct dmakit_req *req, const struct dmakit_req_ops *ops);
 int dmakit_engine_submit(struct dmakit_engine *eng, struct dmakit_req *req);
 void dmakit_engine_cancel(struct dmakit_engine *eng, struct dmakit_req *req);
 void dmakit_engine_seg_irq(struct dmakit_engine *eng);
-void dmakit_engine_add_bounced(struct dmakit_engine *eng, unsigned int n);
+bool dmakit_fault_take(unsigned int *hook);
 void dmakit_engine_get_stats(struct dmakit_engine *eng,
 			     struct dmakit_engine_stats *stats);
 unsigned long dmakit_engine_timeout(void);

@@ -165,21 +165,6 @@ struct dmakit_fdc {
 
 static struct dmakit_fdc *fdc_dev;
 
-/* consume one unit of a counting-down test hook */
-static bool fdc_fault_take(unsigned int *hook)
-{
-	unsigned int n = READ_ONCE(*hook);
-
-	while (n) {
-		unsigned int was = cmpxchg(hook, n, n - 1);
-
-		if (was == n)
-			return true;
-		n = was;
-	}
-	return false;
-}
-
 static irqreturn_t fdc_irq_handler(int irq, void *data)
 {
 	struct dmakit_fdc *fdc = data;
@@ -500,8 +485,8 @@ static int fdc_transfer(struct dmakit_fdc *fdc, u64 offset, unsigned int nsect,
 			goto reset;
 	}
 
-	unmask = !fdc_fault_take(&fdc_fault_mask_channel);
-	bad_sector = fdc_fault_take(&fdc_fault_bad_sector);
+	unmask = !dmakit_fault_take(&fdc_fault_mask_channel);
+	bad_sector = dmakit_fault_take(&fdc_fault_bad_sector);
 	if (bad_sector) {
 		x->sector = FDC_SECTORS + 1;
 		x->eot = x->sector;

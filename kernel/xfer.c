@@ -106,6 +106,11 @@ struct xfer_req {
 	struct dmakit_client *client;	/* asynchronous owner, or NULL */
 	struct kiocb *iocb;		/* asynchronous read/write, or NULL */
 	bool copied;			/* user memory through a kernel page */
+	/*
+	 * The submitter has CAP_SYS_ADMIN: decided in its context, since the
+	 * result is filled in the engine's worker, whose credentials are root's.
+	 */
+	bool privileged;
 	struct list_head client_node;	/* client->pending / completed */
 	struct completion done;		/* synchronous: released */
 	u64 len;
@@ -544,7 +549,7 @@ static int xfer_prepare_sides(struct xfer_req *xr)
 	err = xfer_build_segs(xr);
 	if (err)
 		goto err_unmap;
-	dmakit_engine_add_bounced(xr->eng, bounced);
+	xr->req.bounced = bounced;	/* counted when the request retires */
 	return 0;
 
 err_unmap:
@@ -620,7 +625,7 @@ static void xfer_fill_result(struct xfer_req *xr)
 	r->map_ns = min_t(u64, xr->map_ns, U32_MAX);
 	r->unmap_ns = min_t(u64, xr->unmap_ns, U32_MAX);
 	/* like every bus address, only for those who may know it */
-	if (xr->staged && capable(CAP_SYS_ADMIN))
+	if (xr->staged && xr->privileged)
 		r->stage_dma = xr->stage_dma;
 	if (xr->req.prepared && ktime_after(xr->req.t_end, xr->req.t_start))
 		r->device_ns = ktime_to_ns(ktime_sub(xr->req.t_end,
@@ -670,6 +675,7 @@ static struct xfer_req *xfer_req_alloc(struct dmakit_engine *eng)
 		return NULL;
 	dmakit_req_init(&xr->req, &xfer_req_ops);
 	xr->eng = eng;
+	xr->privileged = capable(CAP_SYS_ADMIN);
 	INIT_LIST_HEAD(&xr->client_node);
 	init_completion(&xr->done);
 	return xr;
@@ -1530,6 +1536,11 @@ long dmakit_xfer_user_ioctl(struct dmakit_client *client,
 	}
 	if (!len) {
 		err = -EINVAL;
+		goto out_iov;
+	}
+	/* what it may pin (or copy) at once, like a buffer's size */
+	if (len > dmakit_max_buffer_bytes()) {
+		err = -E2BIG;
 		goto out_iov;
 	}
 

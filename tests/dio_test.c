@@ -414,6 +414,15 @@ TEST_F(dio, bad_arguments_get_clear_errno)
 	x.dev_offset = 0;
 	x.reserved[0] = 1;
 	BAD(EINVAL, ioctl(self->dev, DMAKIT_IOC_XFER_USER, &x));
+	/* no more pinned at once than a buffer may hold (max_buffer_mb) */
+	{
+		long was = set_param("max_buffer_mb", 1);
+		struct iovec big = { self->a, (1 << 20) + 1 };
+
+		BAD(E2BIG, xfer_user(self->dev, &x, DMAKIT_DIR_COPY, &big, 1,
+				     &big, 1, 0));
+		set_param("max_buffer_mb", was);
+	}
 #undef BAD
 }
 
