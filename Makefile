@@ -33,7 +33,7 @@ module: setup
 
 tests: setup $(TEST_PROGS) $(BENCH_PROGS) $(BUILD)/tools/dmakit
 
-$(BUILD)/bench/%: bench/%.c include/uapi/dmakit.h
+$(BUILD)/bench/%: bench/%.c bench/kernel_bench.h include/uapi/dmakit.h
 	@mkdir -p $(@D)
 	$(CC) $(TOOL_CFLAGS) -o $@ $<
 

@@ -29,6 +29,8 @@
 
 #include <dmakit.h>
 
+#include "kernel_bench.h"
+
 /* from mm/gup_test.h (kernel 6.1) */
 struct gup_test {
 	uint64_t get_delta_usec;
@@ -42,34 +44,7 @@ struct gup_test {
 };
 #define PIN_FAST_BENCHMARK	_IOWR('g', 2, struct gup_test)
 
-/* from include/linux/map_benchmark.h (kernel 6.1) */
-struct map_benchmark {
-	uint64_t avg_map_100ns;
-	uint64_t map_stddev;
-	uint64_t avg_unmap_100ns;
-	uint64_t unmap_stddev;
-	uint32_t threads;
-	uint32_t seconds;
-	int32_t node;
-	uint32_t dma_bits;
-	uint32_t dma_dir;
-	uint32_t dma_trans_ns;
-	uint32_t granule;
-	uint8_t expansion[76];
-};
-#define DMA_MAP_BENCHMARK	_IOWR('d', 1, struct map_benchmark)
-
 #define PAGE	4096ul
-
-static int write_file(const char *path, const char *text)
-{
-	FILE *f = fopen(path, "w");
-
-	if (!f)
-		return -1;
-	fputs(text, f);
-	return fclose(f);
-}
 
 /* ns (map + unmap as the module reports) of one MAP_ONLY copy, -1 on error */
 static double user_once(int dev, void *buf, size_t len, uint32_t how)
@@ -139,28 +114,6 @@ static double gup_cost_per_page(void *buf, size_t len)
 	return best;
 }
 
-static double map_cost_per_page(const char *bdf, unsigned int bits)
-{
-	struct map_benchmark mb = {
-		.threads = 1, .seconds = 2, .node = -1, .dma_bits = bits,
-		.dma_dir = 0 /* bidirectional */, .granule = 1,
-	};
-	char path[160];
-	int fd;
-
-	if (write_file("/sys/bus/pci/drivers/dmakit-edu/unbind", bdf))
-		return -1;
-	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/driver_override", bdf);
-	if (write_file(path, "dma_map_benchmark") ||
-	    write_file("/sys/bus/pci/drivers/dma_map_benchmark/bind", bdf))
-		return -1;
-	fd = open("/sys/kernel/debug/dma_map_benchmark", O_RDWR);
-	if (fd < 0 || ioctl(fd, DMA_MAP_BENCHMARK, &mb))
-		return -1;
-	close(fd);
-	return (mb.avg_map_100ns + mb.avg_unmap_100ns) * 100.0;
-}
-
 int main(void)
 {
 	/* 2 x 4096 pages: what swiotlb's 64 MiB pool holds at once */
@@ -172,7 +125,7 @@ int main(void)
 	const char *lane = getenv("DMAKIT_LANE");
 	size_t max = 64ul << 20;
 	struct dmakit_dev_info info;
-	double gup, map;
+	double gup, map, unmap;
 	char copy_max[32] = "?";
 	unsigned char *buf;
 	int dev, dev1;
@@ -205,7 +158,10 @@ int main(void)
 	printf("## dio_bench: user memory to the device, lane %s\n\n",
 	       lane ? lane : "?");
 	gup = gup_cost_per_page(buf, max);
-	map = map_cost_per_page(info.bus_id, info.dma_mask_bits);
+	if (dma_map_benchmark_run(info.bus_id, info.dma_mask_bits,
+				  DMA_MAP_BIDIRECTIONAL, &map, &unmap))
+		map = unmap = -1;
+	map += unmap;
 	printf("Per page: pin + map + unmap + unpin by dmakit (COPY of a buffer "
 	       "onto itself, zero-copy, MAP_ONLY: every page pinned and mapped "
 	       "twice), against the kernel's gup_test PIN_FAST (512 pages per "

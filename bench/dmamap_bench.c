@@ -34,36 +34,10 @@
 
 #include <dmakit.h>
 
-/* from include/linux/map_benchmark.h (kernel 6.1) */
-#define DMA_MAP_BENCHMARK	_IOWR('d', 1, struct map_benchmark)
-#define DMA_MAP_TO_DEVICE	1
-struct map_benchmark {
-	uint64_t avg_map_100ns;
-	uint64_t map_stddev;
-	uint64_t avg_unmap_100ns;
-	uint64_t unmap_stddev;
-	uint32_t threads;
-	uint32_t seconds;
-	int32_t node;
-	uint32_t dma_bits;
-	uint32_t dma_dir;
-	uint32_t dma_trans_ns;
-	uint32_t granule;
-	uint8_t expansion[76];
-};
+#include "kernel_bench.h"
 
 #define REPS	20
 #define LOOP_SECONDS	2
-
-static int write_file(const char *path, const char *text)
-{
-	FILE *f = fopen(path, "w");
-
-	if (!f)
-		return -1;
-	fputs(text, f);
-	return fclose(f);
-}
 
 static double now(void)
 {
@@ -107,34 +81,6 @@ static int dmakit_cost(int dev, uint32_t kind, bool map_only, double *map,
 	return 0;
 }
 
-/* the kernel's benchmark on the device at PCI address @bdf */
-static int kernel_cost(const char *bdf, unsigned int bits, double *map,
-		       double *unmap)
-{
-	struct map_benchmark mb = {
-		.threads = 1, .seconds = 2, .node = -1, .dma_bits = bits,
-		.dma_dir = DMA_MAP_TO_DEVICE, .granule = 1,
-	};
-	char path[160];
-	int fd;
-
-	snprintf(path, sizeof(path), "/sys/bus/pci/drivers/dmakit-edu/unbind");
-	if (write_file(path, bdf))
-		return -1;
-	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/driver_override", bdf);
-	if (write_file(path, "dma_map_benchmark"))
-		return -1;
-	if (write_file("/sys/bus/pci/drivers/dma_map_benchmark/bind", bdf))
-		return -1;
-	fd = open("/sys/kernel/debug/dma_map_benchmark", O_RDWR);
-	if (fd < 0 || ioctl(fd, DMA_MAP_BENCHMARK, &mb))
-		return -1;
-	close(fd);
-	*map = mb.avg_map_100ns * 100.0;
-	*unmap = mb.avg_unmap_100ns * 100.0;
-	return 0;
-}
-
 int main(void)
 {
 	static const struct {
@@ -162,7 +108,8 @@ int main(void)
 
 	printf("## dmamap_bench: map + unmap of one page, lane %s\n\n",
 	       lane ? lane : "?");
-	if (kernel_cost(info.bus_id, info.dma_mask_bits, &kmap, &kunmap)) {
+	if (dma_map_benchmark_run(info.bus_id, info.dma_mask_bits,
+				  DMA_MAP_TO_DEVICE, &kmap, &kunmap)) {
 		printf("dma_map_benchmark could not run on %s: %s\n\n",
 		       info.bus_id, strerror(errno));
 		return 0;

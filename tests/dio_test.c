@@ -20,14 +20,6 @@
 #define PAGE	4096u
 #define WINDOW	DMAKIT_EDU_WINDOW_MAX
 
-static int edu_open(int index, int flags)
-{
-	char node[64];
-
-	snprintf(node, sizeof(node), "/dev/dmakit-edu%d", index);
-	return open(node, O_RDWR | flags);
-}
-
 static int xfer_user(int dev, struct dmakit_xfer_user *x, uint32_t dir,
 		     const struct iovec *iov, int iovcnt,
 		     const struct iovec *dst, int dstcnt, uint32_t flags)

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <dmakit.h>
@@ -94,6 +95,24 @@ static inline long long irq_count_of(const char *name, char *chip, size_t len)
 	}
 	fclose(f);
 	return total;
+}
+
+/* open /dev/dmakit-edu<index> read-write, with extra open(2) @flags */
+static inline int edu_open(int index, int flags)
+{
+	char node[64];
+
+	snprintf(node, sizeof(node), "/dev/dmakit-edu%d", index);
+	return open(node, O_RDWR | flags);
+}
+
+/* seconds on the monotonic clock */
+static inline double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
 /* create a buffer through /dev/dmakit; returns its fd, or -errno */

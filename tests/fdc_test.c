@@ -170,14 +170,6 @@ static long first_not(const uint8_t *buf, size_t len, uint8_t byte)
 	return -1;
 }
 
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 /* does the file (/proc/dma, /proc/ioports, ...) have a line containing @s? */
 static int file_has(const char *path, const char *s)
 {

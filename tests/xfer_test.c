@@ -24,22 +24,6 @@ static const char *const kind_name[] = {
 	"", "contig", "pages", "vmalloc", "coherent"
 };
 
-static int edu_open(int index)
-{
-	char node[64];
-
-	snprintf(node, sizeof(node), "/dev/dmakit-edu%d", index);
-	return open(node, O_RDWR);
-}
-
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 /* a buffer made by the node @node (-1: /dev/dmakit) */
 static int buf_alloc_on(int node, uint64_t size, uint32_t kind)
 {
@@ -212,7 +196,7 @@ static int matrix(uint32_t kind)
 	for (int d = 0; d < ndev; d++) {
 		pid[d] = fork();
 		if (pid[d] == 0) {
-			int dev = edu_open(d), f = 0, i = 0;
+			int dev = edu_open(d, 0), f = 0, i = 0;
 
 			if (dev < 0)
 				_exit(100);
@@ -269,7 +253,7 @@ TEST(matrix_coherent_round_trips_byte_for_byte)
  */
 TEST(coherent_buffers_belong_to_their_device)
 {
-	int dev0 = edu_open(0), dev1 = edu_open(1);
+	int dev0 = edu_open(0, 0), dev1 = edu_open(1, 0);
 	unsigned char *map, data[3 * PAGE], back[3 * PAGE];
 	struct dmakit_xfer x;
 	int fd, src;
@@ -329,7 +313,7 @@ FIXTURE(xfer) {
 
 FIXTURE_SETUP(xfer)
 {
-	self->dev = edu_open(0);
+	self->dev = edu_open(0, 0);
 	ASSERT_LE(0, self->dev) TH_LOG("open: %s", strerror(errno));
 	self->src = filled_buffer(DMAKIT_KIND_PAGES, BUF_SIZE, 7);
 	self->dst = filled_buffer(DMAKIT_KIND_PAGES, BUF_SIZE, 0);
@@ -602,7 +586,7 @@ TEST_F(xfer, async_limit_and_close_cancels)
 {
 	struct dmakit_xfer *x = &self->x;
 	long long cancelled = stat_of(0, "cancelled");
-	int dev2 = edu_open(0);
+	int dev2 = edu_open(0, 0);
 	double t0;
 	int i;
 
@@ -671,7 +655,7 @@ TEST_F(xfer, killed_process_with_queued_transfers)
 	ASSERT_EQ(0, pipe(ready));
 	pid = fork();
 	if (pid == 0) {
-		int dev = edu_open(0);
+		int dev = edu_open(0, 0);
 
 		for (int i = 0; i < 8; i++)
 			if (copy(dev, x, self->src, 0, self->dst, 0, 8000,
@@ -707,7 +691,7 @@ TEST_F(xfer, concurrent_submitters_all_served)
 	for (int p = 0; p < 4; p++) {
 		pid[p] = fork();
 		if (pid[p] == 0) {
-			int dev = edu_open(0), f = 0;
+			int dev = edu_open(0, 0), f = 0;
 			struct dmakit_xfer x;
 
 			for (int i = 0; i < 3; i++) {
