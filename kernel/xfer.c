@@ -675,7 +675,6 @@ static struct xfer_req *xfer_req_alloc(struct dmakit_engine *eng)
 		return NULL;
 	dmakit_req_init(&xr->req, &xfer_req_ops);
 	xr->eng = eng;
-	xr->privileged = capable(CAP_SYS_ADMIN);
 	INIT_LIST_HEAD(&xr->client_node);
 	init_completion(&xr->done);
 	return xr;
@@ -876,6 +875,8 @@ long dmakit_xfer_ioctl(struct dmakit_client *client,
 	xr->dev_off = arg.dev_offset;
 	xr->dir = arg.dir;
 	xr->staged = arg.flags & DMAKIT_XFER_STAGED;
+	/* only a staged result carries a bus address: ask only then */
+	xr->privileged = xr->staged && capable(CAP_SYS_ADMIN);
 	xr->req.bytes = arg.len;
 	xr->result.user_data = arg.user_data;
 	err = xfer_get_sides(xr, &arg);

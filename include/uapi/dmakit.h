@@ -246,7 +246,9 @@ struct dmakit_dev_info {
  * but do not start the device: the cost of the mapping layer alone
  * (result: map_ns, unmap_ns, and the segments it would issue). Synchronous;
  * DMAKIT_IOC_XFER: not with STAGED; DMAKIT_IOC_XFER_USER: map_ns and
- * unmap_ns include pinning and unpinning, or copying in and out.
+ * unmap_ns include pinning and unpinning, or copying in and out (on the
+ * copy path a FROM_DEVICE or COPY target then receives zeroes, what the
+ * unstarted device left in the kernel pages).
  */
 #define DMAKIT_XFER_MAP_ONLY	0x4
 
