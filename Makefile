@@ -70,7 +70,8 @@ clean:
 #                                 the running kernel); later kernels get it
 #                                 from dkms' own hooks (AUTOINSTALL)
 #   make install-udev             udev/60-dmakit.rules, and the dmakit group
-#   make uninstall-dkms uninstall-udev
+#   make uninstall-dkms uninstall-udev  (after changing the sources without a
+#                                 new version: uninstall-dkms, then install-dkms)
 # With DESTDIR only the files are staged (no dkms, groupadd or udevadm).
 # The lint lane checks both (scripts/check-dkms, scripts/check-udev).
 DMAKIT_VERSION := $(shell sed -n 's/^\#define DMAKIT_VERSION[[:space:]]*"\(.*\)"/\1/p' kernel/dmakit.h)
@@ -91,7 +92,9 @@ ifeq ($(DESTDIR),)
 endif
 
 uninstall-dkms:
+ifeq ($(DESTDIR),)
 	-dkms remove -m dmakit -v $(DMAKIT_VERSION) --all
+endif
 	rm -rf $(DKMS_SRC)
 
 install-udev:
