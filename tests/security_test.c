@@ -21,6 +21,7 @@
 #include <setjmp.h>
 #include <signal.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
@@ -1231,6 +1232,116 @@ TEST_F(mm, the_memory_outlives_its_fd_until_the_last_munmap)
 	EXPECT_EQ(-1, first_difference(data + 2 * PAGE, b, 2 * PAGE));
 	munmap(b, 2 * PAGE);
 	EXPECT_EQ(refs, module_refs());
+}
+
+/* ==== memory accounting ================================================= */
+
+#define CG_ROOT		"/sys/fs/cgroup"
+#define CG_DIR		CG_ROOT "/dmakit-security"
+#define CG_BYTES	(2ul << 20)
+
+static int write_text(const char *path, const char *text)
+{
+	int fd = open(path, O_WRONLY);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = write(fd, text, strlen(text));
+	close(fd);
+	return n == (ssize_t)strlen(text) ? 0 : -1;
+}
+
+/* a cgroup v2 group with the memory controller, or a reason why not */
+static const char *memcg_setup(void)
+{
+	char line[256];
+
+	if (access(CG_ROOT "/cgroup.controllers", F_OK) &&
+	    mount("none", CG_ROOT, "cgroup2", 0, NULL))
+		return "no cgroup v2 on this kernel";
+	if (!strstr(read_line(CG_ROOT "/cgroup.controllers", line,
+			      sizeof(line)), "memory"))
+		return "no memory controller on this kernel";
+	if (write_text(CG_ROOT "/cgroup.subtree_control", "+memory"))
+		return "cannot enable the memory controller";
+	if (mkdir(CG_DIR, 0755) && errno != EEXIST)
+		return "cannot create a cgroup";
+	return NULL;
+}
+
+struct memcg_ctx {
+	uint32_t kind;
+	long long before, allocated, unused_fd, mapped_only, freed;
+};
+
+static void memcg_child(struct memcg_ctx *c)
+{
+	unsigned char *map;
+	int fd;
+
+	if (write_text(CG_DIR "/cgroup.procs", "0"))
+		_exit(3);
+	c->before = sysfs_number(CG_DIR "/memory.current");
+	fd = buf_alloc(CG_BYTES, c->kind, 0, NULL);
+	if (fd < 0)
+		_exit(4);
+	c->allocated = sysfs_number(CG_DIR "/memory.current");
+	map = mmap(NULL, CG_BYTES, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (map == MAP_FAILED)
+		_exit(5);
+	memset(map, 1, CG_BYTES);
+	close(fd);
+	c->mapped_only = sysfs_number(CG_DIR "/memory.current");
+	munmap(map, CG_BYTES);
+	c->freed = sysfs_number(CG_DIR "/memory.current");
+	_exit(0);
+}
+
+/*
+ * A buffer is the caller's memory: charged to its memory cgroup like its
+ * own pages (so the cgroup's limit bounds what /dev/dmakit, mode 0666,
+ * hands out), until the last mapping is gone. Coherent memory (device
+ * nodes, root's) comes from the DMA layer and is not charged.
+ */
+TEST(buffers_are_charged_to_the_callers_memory_cgroup)
+{
+	static const uint32_t kinds[] = { DMAKIT_KIND_CONTIG, DMAKIT_KIND_PAGES,
+					  DMAKIT_KIND_VMALLOC };
+	struct memcg_ctx *c = shared_page(sizeof(*c));
+	const char *why;
+
+	if (geteuid() != 0)
+		SKIP(return, "needs root to create a cgroup");
+	why = memcg_setup();
+	if (why)
+		SKIP(return, "%s", why);
+	ASSERT_NE(NULL, c);
+	for (unsigned int k = 0; k < 3; k++) {
+		int status;
+		pid_t pid;
+
+		memset(c, 0, sizeof(*c));
+		c->kind = kinds[k];
+		pid = fork();
+		ASSERT_LE(0, pid);
+		if (!pid)
+			memcg_child(c);
+		ASSERT_EQ(pid, waitpid(pid, &status, 0));
+		ASSERT_TRUE(WIFEXITED(status));
+		ASSERT_EQ(0, WEXITSTATUS(status));
+		TH_LOG("%s: memory.current %lld, +%lld allocated, +%lld mapped only, +%lld after munmap",
+		       kind_name(kinds[k]), c->before, c->allocated - c->before,
+		       c->mapped_only - c->before, c->freed - c->before);
+		EXPECT_LE(c->before + (long long)CG_BYTES, c->allocated) {
+			TH_LOG("%s: not charged", kind_name(kinds[k]));
+		}
+		EXPECT_LE(c->before + (long long)CG_BYTES, c->mapped_only);
+		EXPECT_GT(c->before + (long long)CG_BYTES / 2, c->freed) {
+			TH_LOG("%s: still charged after munmap", kind_name(kinds[k]));
+		}
+	}
+	EXPECT_EQ(0, rmdir(CG_DIR));
 }
 
 /* ==== BAR0 of the device node =========================================== */
