@@ -1239,6 +1239,7 @@ TEST_F(mm, the_memory_outlives_its_fd_until_the_last_munmap)
 #define CG_ROOT		"/sys/fs/cgroup"
 #define CG_DIR		CG_ROOT "/dmakit-security"
 #define CG_BYTES	(2ul << 20)
+#define CG_SLACK	(512ul << 10)	/* two charge batches */
 
 static int write_text(const char *path, const char *text)
 {
@@ -1252,6 +1253,8 @@ static int write_text(const char *path, const char *text)
 	return n == (ssize_t)strlen(text) ? 0 : -1;
 }
 
+static int memcg_was_on;	/* the root had it enabled for its children */
+
 /* a cgroup v2 group with the memory controller, or a reason why not */
 static const char *memcg_setup(void)
 {
@@ -1263,6 +1266,8 @@ static const char *memcg_setup(void)
 	if (!strstr(read_line(CG_ROOT "/cgroup.controllers", line,
 			      sizeof(line)), "memory"))
 		return "no memory controller on this kernel";
+	memcg_was_on = !!strstr(read_line(CG_ROOT "/cgroup.subtree_control",
+					  line, sizeof(line)), "memory");
 	if (write_text(CG_ROOT "/cgroup.subtree_control", "+memory"))
 		return "cannot enable the memory controller";
 	if (mkdir(CG_DIR, 0755) && errno != EEXIST)
@@ -1333,15 +1338,21 @@ TEST(buffers_are_charged_to_the_callers_memory_cgroup)
 		TH_LOG("%s: memory.current %lld, +%lld allocated, +%lld mapped only, +%lld after munmap",
 		       kind_name(kinds[k]), c->before, c->allocated - c->before,
 		       c->mapped_only - c->before, c->freed - c->before);
-		EXPECT_LE(c->before + (long long)CG_BYTES, c->allocated) {
+		/*
+		 * memory.current moves in per-CPU batches of 64 pages (256 KiB):
+		 * up to that much of a charge may come from a batch taken before
+		 */
+		EXPECT_LE(c->before + (long long)(CG_BYTES - CG_SLACK), c->allocated) {
 			TH_LOG("%s: not charged", kind_name(kinds[k]));
 		}
-		EXPECT_LE(c->before + (long long)CG_BYTES, c->mapped_only);
-		EXPECT_GT(c->before + (long long)CG_BYTES / 2, c->freed) {
+		EXPECT_LE(c->before + (long long)(CG_BYTES - CG_SLACK), c->mapped_only);
+		EXPECT_GT(c->before + (long long)CG_SLACK, c->freed) {
 			TH_LOG("%s: still charged after munmap", kind_name(kinds[k]));
 		}
 	}
 	EXPECT_EQ(0, rmdir(CG_DIR));
+	if (!memcg_was_on)
+		write_text(CG_ROOT "/cgroup.subtree_control", "-memory");
 }
 
 /* ==== BAR0 of the device node =========================================== */
