@@ -1254,15 +1254,18 @@ static int write_text(const char *path, const char *text)
 }
 
 static int memcg_was_on;	/* the root had it enabled for its children */
+static int memcg_mounted;	/* cgroup2 was mounted here, by this test */
 
 /* a cgroup v2 group with the memory controller, or a reason why not */
 static const char *memcg_setup(void)
 {
 	char line[256];
 
-	if (access(CG_ROOT "/cgroup.controllers", F_OK) &&
-	    mount("none", CG_ROOT, "cgroup2", 0, NULL))
-		return "no cgroup v2 on this kernel";
+	if (access(CG_ROOT "/cgroup.controllers", F_OK)) {
+		if (mount("none", CG_ROOT, "cgroup2", 0, NULL))
+			return "no cgroup v2 on this kernel";
+		memcg_mounted = 1;
+	}
 	if (!strstr(read_line(CG_ROOT "/cgroup.controllers", line,
 			      sizeof(line)), "memory"))
 		return "no memory controller on this kernel";
@@ -1353,6 +1356,8 @@ TEST(buffers_are_charged_to_the_callers_memory_cgroup)
 	EXPECT_EQ(0, rmdir(CG_DIR));
 	if (!memcg_was_on)
 		write_text(CG_ROOT "/cgroup.subtree_control", "-memory");
+	if (memcg_mounted)
+		EXPECT_EQ(0, umount(CG_ROOT));
 }
 
 /* ==== BAR0 of the device node =========================================== */
