@@ -14,6 +14,9 @@
  * mmap: every buffer kind (coherent through the edu node) and BAR0:
  * ranges, offsets near ULONG_MAX, private and read-only mappings, growth,
  * VM flags in /proc/self/smaps, lifetime after the fd is gone.
+ *
+ * Memory: buffers from the 0666 control node are charged to the caller's
+ * memory cgroup (cgroup v2, where the kernel has it) until the last munmap.
  */
 #include <dirent.h>
 #include <grp.h>
