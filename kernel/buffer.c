@@ -13,7 +13,7 @@
  *            CMA where the kernel has it (dma_alloc_pages() on our own
  *            device: modules reach CMA only through the DMA API);
  *   pages    one order-0 page at a time, kept in an array;
- *   vmalloc  vmalloc_user(): virtually contiguous, zeroed, user-mappable;
+ *   vmalloc  __vmalloc(): virtually contiguous, zeroed, charged like the rest;
  *            its pages are also listed in an array, so that the fault path
  *            can insert them in batches like the pages kind's;
  *   coherent dma_alloc_coherent() for one device (DMAKIT_IOC_ALLOC on that
@@ -112,7 +112,11 @@ static int buffer_alloc_memory(struct dmakit_buffer *buf)
 		buf->vaddr = alloc_pages_exact(buf->size, DMAKIT_BUFFER_GFP);
 		return buf->vaddr ? 0 : -ENOMEM;
 	case DMAKIT_KIND_VMALLOC:
-		buf->vaddr = vmalloc_user(buf->size);
+		/*
+		 * not vmalloc_user(): it does not charge the memory cgroup, and
+		 * VM_USERMAP is for remap_vmalloc_range(), which mmap.c does not use
+		 */
+		buf->vaddr = __vmalloc(buf->size, DMAKIT_BUFFER_GFP);
 		if (!buf->vaddr)
 			return -ENOMEM;
 		buf->pages = kvcalloc(buf->npages, sizeof(*buf->pages),

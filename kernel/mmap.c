@@ -5,6 +5,9 @@
  *   contig   remap_pfn_range() of the whole range at mmap time (LDD3's
  *            simple_remap_mmap); the VMA is VM_PFNMAP | VM_IO and cannot
  *            grow (VM_DONTEXPAND).
+ *   coherent dma_mmap_coherent(): a remap_pfn_range() like contig's
+ *            without an IOMMU, vm_map_pages() of the pages behind one;
+ *            either way all at mmap time, and it cannot grow.
  *   pages,   a .fault handler installs the faulting page (LDD3's nopage,
  *   vmalloc  which 2.6.23 turned into fault), and with it up to fault_batch
  *            pages after it in one vm_insert_pages() call, so a sequential
@@ -17,7 +20,9 @@
  *
  * Every kind: MAP_SHARED only (a private copy of device memory makes no
  * sense), offset and length inside the buffer, and the core's rule for a
- * read-only fd (no VM_MAYWRITE, so mprotect cannot add PROT_WRITE).
+ * read-only fd (no VM_MAYWRITE, so mprotect cannot add PROT_WRITE);
+ * VM_DONTDUMP, never VM_DONTCOPY (a child shares the buffer). The checklist
+ * and the tests behind it: docs/security.md.
  */
 #include <linux/dma-mapping.h>
 #include <linux/fs.h>
@@ -126,6 +131,13 @@ int dmakit_buffer_mmap(struct file *file, struct vm_area_struct *vma)
 		 * protection, remapped or not); it honours vm_pgoff
 		 */
 		vma->vm_ops = &buffer_pfn_vm_ops;
+		/*
+		 * Direct DMA remaps the range (remap_pfn_range sets these), but
+		 * dma-iommu inserts the pages (vm_map_pages) and sets neither:
+		 * the VMA could grow past what was installed, and core dumps
+		 * would copy DMA memory. Same rules on every DMA layer.
+		 */
+		vma->vm_flags |= VM_DONTEXPAND | VM_DONTDUMP; /* vm_flags_set() from 6.3 */
 		err = dma_mmap_coherent(buf->dma_dev, vma, buf->vaddr,
 					buf->dma_handle, buf->size);
 		if (err)
