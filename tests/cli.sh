@@ -1,7 +1,13 @@
 #!/bin/sh
-# The dmakit CLI against the real devices: what it prints is checked.
+# The dmakit CLI against the real devices: what it prints is checked, and
+# its JSON is parsed (tests/json_check) and compared with the kernel's own
+# view (sysfs counters, /proc/PID/pagemap, the data moved).
 . /tests/tap.sh
 lsmod | grep -q '^dmakit ' || insmod /lib/dmakit/dmakit.ko $DMAKIT_MODPARAMS
+suite_start=$(date +%s)
+T=/tmp/cli
+rm -rf $T
+mkdir -p $T
 
 # expect "description" "pattern" command...: exit 0 and a line matching pattern
 expect() {
@@ -16,19 +22,125 @@ expect() {
 	fi
 }
 
+# status "description" N command...: the command exits with status N
+status() {
+	desc=$1 want=$2
+	shift 2
+	"$@" >$T/status.out 2>&1
+	got=$?
+	if [ "$got" -eq "$want" ]; then
+		tap_ok "$desc"
+	else
+		tap_fail "$desc (exit $got, not $want)"
+		sed 's/^/# /' $T/status.out
+	fi
+}
+
+# jget FILE PATH: a value of a JSON document (fails the test run loudly if absent)
+jget() { /tests/json_check "$2" <"$1"; }
+
+# has "description" PATTERN TEXT: TEXT has a line matching PATTERN
+has() {
+	if echo "$3" | grep -q -- "$2"; then
+		tap_ok "$1"
+	else
+		tap_fail "$1"
+		echo "$3" | sed 's/^/# /'
+	fi
+}
+
+# same "description" WANT GOT
+same() {
+	if [ "$2" = "$3" ]; then
+		tap_ok "$1"
+	else
+		tap_fail "$1: want '$2', got '$3'"
+	fi
+}
+
+# json "description" FILE command...: exit 0 and valid JSON in FILE
+json() {
+	desc=$1 file=$2
+	shift 2
+	"$@" >"$file" 2>$T/json.err
+	rc=$?
+	if [ $rc -eq 0 ] && /tests/json_check <"$file" 2>$T/json.err; then
+		tap_ok "$desc"
+	else
+		tap_fail "$desc (exit $rc)"
+		sed 's/^/# /' "$file" $T/json.err | head -n 20
+	fi
+}
+
+stat_of() { cat /sys/class/misc/$1/stats/$2; }
+
+# wait_for FILE PATTERN: until a background command printed PATTERN (5 s)
+wait_for() {
+	i=0
+	while ! grep -q -- "$2" "$1" 2>/dev/null && [ $i -lt 50 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+}
+
 ndev=$((DMAKIT_EDU_COUNT + ${DMAKIT_HAS_FLOPPY:-0}))
+
+# ---- help and usage ------------------------------------------------------
+for c in list info stats alloc map translate xfer copy bench liveness factorial irq loopback; do
+	expect "$c --help prints its usage" "^usage: dmakit $c" dmakit $c --help
+done
+expect "dmakit --help lists the commands" "^  copy DEV SIZE" dmakit --help
+status "an unknown command exits with status 2" 2 dmakit frobnicate edu0
+status "an unknown option exits with status 2" 2 dmakit list --frob
+status "an option of another command exits with status 2" 2 dmakit list --count 3
+status "too many arguments exit with status 2" 2 dmakit info edu0 edu1
+status "a malformed number exits with status 2" 2 dmakit factorial edu0 ten
+status "xfer without --to or --from exits with status 2" 2 dmakit xfer edu0
+status "an unknown buffer kind exits with status 2" 2 dmakit translate hugepages 4096
+status "a coherent buffer without --dev exits with status 2" 2 dmakit alloc coherent 4096
+
+# ---- list, info ------------------------------------------------------------
 expect "list names the module and its version" \
 	"^dmakit $(cat /sys/module/dmakit/version), ABI 4, page size 4096, $ndev devices" dmakit list
 expect "list shows dmakit-edu0 with its PCI id" "^dmakit-edu0 .* 1234:11e8" dmakit list
 expect "list shows dmakit-edu1" "^dmakit-edu1 " dmakit list
+expect "list shows the lane from /etc/dmakit/lane.env" "^lane: $DMAKIT_LANE " dmakit list
+expect "list says when no buffer is open" "^buffers: none open" dmakit list
+json "list --json is valid JSON" $T/list.json dmakit list --json
+same "list --json: module_version" "$(cat /sys/module/dmakit/version)" "$(jget $T/list.json module_version)"
+same "list --json: abi_version" 4 "$(jget $T/list.json abi_version)"
+same "list --json: num_devices" $ndev "$(jget $T/list.json num_devices)"
+same "list --json: one entry per node" $ndev "$(jget $T/list.json devices)"
+same "list --json: devices.0 is dmakit-edu0" dmakit-edu0 "$(jget $T/list.json devices.0.name)"
+same "list --json: devices.1 is dmakit-edu1" dmakit-edu1 "$(jget $T/list.json devices.1.name)"
+same "list --json: lane" "$DMAKIT_LANE" "$(jget $T/list.json lane)"
+same "list --json: no buffers" 0 "$(jget $T/list.json buffers)"
+
 expect "info shows the id register" "id register 0x010000ed (version 1.0)" dmakit info edu0
 expect "info accepts a path" "^name: *dmakit-edu1" dmakit info /dev/dmakit-edu1
+expect "info shows the window" "^window: *4095 bytes" dmakit info edu0
+json "info --json is valid JSON" $T/info.json dmakit info edu1 --json
+same "info --json: name" dmakit-edu1 "$(jget $T/info.json name)"
+same "info --json: bus_id is the PCI device's" \
+	"$(basename "$(readlink /sys/class/misc/dmakit-edu1/device)")" "$(jget $T/info.json bus_id)"
+same "info --json: hw_id" 0x10000ed "$(jget $T/info.json hw_id)"
+same "info --json: vendor:device" 0x1234:0x11e8 "$(jget $T/info.json vendor):$(jget $T/info.json device)"
+same "info --json: window" 4095 "$(jget $T/info.json window)"
+same "info --json: dma_mask_bits" "$DMAKIT_DMA_BITS" "$(jget $T/info.json dma_mask_bits)"
+iommu=false
+[ "$DMAKIT_EXPECT_IOMMU" = 1 ] && iommu=true
+same "info --json: iommu" $iommu "$(jget $T/info.json iommu)"
 if [ "$DMAKIT_HAS_FLOPPY" = 1 ]; then
 	expect "list shows dmakit-fd0 on its ISA DMA channel" \
 		"^dmakit-fd0 *isa:0x3f0 *floppy *ISA *irq 6 *24-bit DMA, channel 2" dmakit list
 	expect "info fd0 shows the controller and its drive" \
 		"^engine: *floppy controller, VERSION 0x90; drive A CMOS type 4, 1474560 bytes" dmakit info fd0
+	json "info fd0 --json is valid JSON" $T/fd.json dmakit info fd0 --json
+	same "info fd0 --json: the disk's size" 1474560 "$(jget $T/fd.json floppy.disk_size)"
+	status "stats of the floppy node: no counters, exit 1" 1 dmakit stats fd0
 fi
+
+# ---- edu registers -------------------------------------------------------
 expect "liveness shows the complement" \
 	"wrote 0x12345678, read back 0xedcba987 (its complement: alive)" dmakit liveness edu0 0x12345678
 expect "factorial 10 is 3628800" "^10! = 3628800 " dmakit factorial edu1 10
@@ -36,34 +148,171 @@ expect "factorial 13 wraps modulo 2^32" "^13! = 1932053504 " dmakit factorial ed
 expect "irq is seen by the handler" "raised 0x40; the handler saw and acked 0x40" dmakit irq edu0 0x40
 expect "loopback of 4095 bytes is identical" "4095 bytes to the device and back in .*: identical" \
 	dmakit loopback edu1 4095
+out=$(dmakit loopback edu0 0 2>&1)
+has "loopback of 0 bytes reports EINVAL" 'Invalid argument' "$out"
+out=$(dmakit info edu9 2>&1)
+has "a missing device is named in the error" '/dev/dmakit-edu9: No such file or directory' "$out"
 
-# translate: one row per page; contig is mapped whole and physically in one run
+# ---- stats -----------------------------------------------------------------
+expect "stats names the sysfs directory" "^dmakit-edu0 (/sys/class/misc/dmakit-edu0/stats/)" dmakit stats edu0
+json "stats --json is valid JSON" $T/stats.json dmakit stats edu0 --json
+ok=1
+for f in requests completed errors cancelled timeouts bytes segments bounced lost_irqs stale_irqs; do
+	[ "$(jget $T/stats.json $f)" = "$(stat_of dmakit-edu0 $f)" ] || { ok=0; echo "# $f differs"; }
+done
+tap_check "stats --json: every counter equals its sysfs file" [ $ok -eq 1 ]
+
+# ---- alloc, map ----------------------------------------------------------
+expect "alloc rounds up to pages and verifies" \
+	"^vmalloc buffer: 8192 bytes (asked 5000), fd [0-9]*, not mapped" dmakit alloc vmalloc 5000
+expect "alloc: the pattern read back is identical" "through write(), read back through read(): identical" \
+	dmakit alloc pages 3K
+json "alloc --json is valid JSON" $T/alloc.json dmakit alloc contig 12K --json
+same "alloc --json: size" 12288 "$(jget $T/alloc.json size)"
+same "alloc --json: not mapped, no mapping" "false 0" "$(jget $T/alloc.json mapped) $(jget $T/alloc.json mappings)"
+same "alloc --json: verified" true "$(jget $T/alloc.json verified)"
+json "alloc coherent --dev is valid JSON" $T/coh.json dmakit alloc coherent 4096 --dev edu1 --json
+same "alloc coherent --dev: kind and verified" "coherent true" \
+	"$(jget $T/coh.json kind) $(jget $T/coh.json verified)"
+expect "map fills the buffer through the mapping" "through the mapping, read back through read(): identical" \
+	dmakit map pages 16K
+json "map --json is valid JSON" $T/map.json dmakit map contig 16K --json
+same "map --json: one mapping, no faults (remap_pfn_range at mmap)" "true 1 0" \
+	"$(jget $T/map.json mapped) $(jget $T/map.json mappings) $(jget $T/map.json faults)"
+out=$(dmakit alloc pages 0 2>&1)
+has "alloc of 0 bytes explains EINVAL in dmakit terms" \
+	'Invalid argument: invalid argument: size or length 0' "$out"
+
+# a buffer held by another process: list finds it and describes it
+dmakit map pages 8192 --hold >$T/hold.out 2>&1 &
+hold=$!
+wait_for $T/hold.out identical
+expect "list shows a buffer held by another process" \
+	"^  pid $hold *dmakit *fd [0-9]* *pages *8192 bytes  1 mapping, 1 fault$" dmakit list
+json "list --json with a held buffer is valid JSON" $T/list2.json dmakit list --json
+same "list --json: the held buffer" "1 $hold pages 8192 1" \
+	"$(jget $T/list2.json buffers) $(jget $T/list2.json buffers.0.pid) $(jget $T/list2.json buffers.0.kind) $(jget $T/list2.json buffers.0.size) $(jget $T/list2.json buffers.0.mappings)"
+kill $hold
+wait $hold 2>/dev/null
+
+# ---- translate -------------------------------------------------------------
+# one row per page; contig is mapped whole and physically in one run
 out=$(dmakit translate contig 16384 2>&1)
 rows=$(echo "$out" | grep -cE '^[0-9a-f]+ +[0-9a-f]+ ')
 tap_check "translate contig shows 4 pages ($rows)" [ "$rows" -eq 4 ]
 n=$(echo "$out" | grep -c ' mapped,contig-next$')
 tap_check "translate contig: 3 pages are physically followed by the next ($n)" [ "$n" -eq 3 ]
+header=$(echo "$out" | sed -n 2p)
+row=$(echo "$out" | sed -n 3p)
+# aligned: the column "kernel VA" starts where its values start
+hcol=$(echo "$header" | awk '{ print index($0, "kernel VA") }')
+rcol=$(echo "$row" | awk '{ print index($0, $5) }')
+same "translate: the kernel VA column is aligned with its header" "$hcol" "$rcol"
+json "translate --json is valid JSON" $T/tr.json dmakit translate contig 16384 --json
+same "translate --json: 4 pages" 4 "$(jget $T/tr.json pages)"
+ok=1
+first=$(jget $T/tr.json pages.0.pfn)
+for i in 0 1 2 3; do
+	pfn=$(jget $T/tr.json pages.$i.pfn)
+	[ $((pfn)) -eq $((first + i)) ] || { ok=0; echo "# page $i: pfn $pfn"; }
+	[ $(($(jget $T/tr.json pages.$i.phys))) -eq $((pfn * 4096)) ] || { ok=0; echo "# page $i: phys"; }
+	[ "$(jget $T/tr.json pages.$i.mapped_pfn)" = "$pfn" ] || { ok=0; echo "# page $i: mapped_pfn"; }
+done
+tap_check "translate --json contig: consecutive PFNs, phys = pfn * 4096, PTE pfn = pfn" [ $ok -eq 1 ]
+
 old=$(cat /sys/module/dmakit/parameters/fault_batch)
 echo 1 >/sys/module/dmakit/parameters/fault_batch
 out=$(dmakit translate pages 32768 2>&1)
-echo "$old" >/sys/module/dmakit/parameters/fault_batch
-n=$(echo "$out" | grep -cE ' linear +[A-Za-z0-9]+ +[0-9]+ +1 mapped')
+n=$(echo "$out" | grep -cE ' linear +[A-Za-z0-9]+ +[0-9]+ +1  mapped')
 tap_check "translate pages: the 4 touched pages are mapped once ($n)" [ "$n" -eq 4 ]
 # map count 0 and not mapped; whether the page happens to be physically
 # followed by the next one (",contig-next") is chance for this kind
-n=$(echo "$out" | grep -cE ' 0 -(,contig-next)?$')
+n=$(echo "$out" | grep -cE ' 0  -(,contig-next)?$')
 tap_check "translate pages: the 4 untouched pages are not mapped ($n)" [ "$n" -eq 4 ]
+# the PFNs it prints are what the process's page table holds: compare with
+# /proc/PID/pagemap of the process while it keeps the mapping (--hold)
+dmakit translate pages 16384 --json --hold >$T/trh.json 2>&1 &
+hold=$!
+wait_for $T/trh.json '"pages"'
+ok=1
+for i in 0 1; do
+	uva=$(jget $T/trh.json pages.$i.uva)
+	entry=$(dd if=/proc/$hold/pagemap bs=8 skip=$((uva / 4096)) count=1 2>/dev/null | od -An -tu8 | tr -d ' ')
+	pagemap_pfn=$((entry & 0x7fffffffffffff))
+	[ "$pagemap_pfn" -ne 0 ] && [ "$pagemap_pfn" -eq $(($(jget $T/trh.json pages.$i.pfn))) ] &&
+		[ "$pagemap_pfn" -eq $(($(jget $T/trh.json pages.$i.mapped_pfn))) ] ||
+		{ ok=0; echo "# page $i: pagemap $pagemap_pfn, translate $(jget $T/trh.json pages.$i.pfn)"; }
+done
+tap_check "translate pages: its PFNs are the ones in /proc/PID/pagemap" [ $ok -eq 1 ]
+kill $hold
+wait $hold 2>/dev/null
+echo "$old" >/sys/module/dmakit/parameters/fault_batch
 expect "translate vmalloc shows vmalloc kernel addresses" " vmalloc " dmakit translate vmalloc 8192
-dmakit translate hugepages 4096 >/dev/null 2>&1
-tap_check "translate with an unknown kind exits with status 2" [ $? -eq 2 ]
+json "translate coherent --dev is valid JSON" $T/trc.json dmakit translate coherent 8192 --dev edu0 --json
+same "translate coherent --dev: 2 pages, the first mapped" "2 true" \
+	"$(jget $T/trc.json pages) $(jget $T/trc.json pages.0.mapped)"
 
-dmakit frobnicate edu0 >/dev/null 2>&1
-tap_check "an unknown command exits with status 2" [ $? -eq 2 ]
-dmakit factorial edu0 ten >/dev/null 2>&1
-tap_check "a malformed number exits with status 2" [ $? -eq 2 ]
-out=$(dmakit loopback edu0 0 2>&1)
-tap_check "loopback of 0 bytes reports EINVAL" sh -c "echo '$out' | grep -q 'Invalid argument'"
-out=$(dmakit info edu9 2>&1)
-tap_check "a missing device is named in the error" \
-	sh -c "echo '$out' | grep -q '/dev/dmakit-edu9: No such file or directory'"
+# ---- xfer ----------------------------------------------------------------
+dd if=/bin/busybox of=$T/src bs=4095 count=1 2>/dev/null
+req=$(stat_of dmakit-edu0 requests) comp=$(stat_of dmakit-edu0 completed) bytes=$(stat_of dmakit-edu0 bytes)
+json "xfer --to --file --json is valid JSON" $T/xto.json dmakit xfer edu0 --to --file $T/src --json
+same "xfer --to: 4095 bytes in one request" "4095 1" "$(jget $T/xto.json bytes) $(jget $T/xto.json requests)"
+same "xfer --to: the device's counters moved by one request of 4095 bytes" "1 1 4095" \
+	"$(($(stat_of dmakit-edu0 requests) - req)) $(($(stat_of dmakit-edu0 completed) - comp)) $(($(stat_of dmakit-edu0 bytes) - bytes))"
+expect "xfer --from prints time and throughput" "^from dmakit-edu0 window \[0, 4095): 4095 bytes in 1 request, .* ms, .*iB/s" \
+	dmakit xfer edu0 --from --kind contig --out $T/back
+tap_check "xfer --from gives back the file's bytes" cmp $T/src $T/back
+dd if=/bin/busybox of=$T/part bs=1000 skip=7 count=1 2>/dev/null
+expect "xfer --to --user at an offset" "^to dmakit-edu1 window \[100, 1100): 1000 bytes" \
+	dmakit xfer edu1 --to --user --file $T/part --dev-offset 100
+expect "xfer --from --user --zerocopy at the offset" "memory: malloc'd" \
+	dmakit xfer edu1 --from --user --zerocopy --dev-offset 100 --len 1000 --out $T/partback
+tap_check "xfer --user: the bytes came back from the window offset" cmp $T/part $T/partback
+json "xfer --staged --json is valid JSON" $T/xst.json dmakit xfer edu1 --from --staged --len 512 --dev-offset 100 --out $T/stback --json
+head -c 512 $T/part >$T/part512
+tap_check "xfer --staged: the same window bytes" cmp $T/part512 $T/stback
+same "xfer --json: direction and memory" "from_device pages 512" \
+	"$(jget $T/xst.json direction) $(jget $T/xst.json memory) $(jget $T/xst.json len)"
+out=$(dmakit xfer edu0 --to --len 4096 2>&1)
+has "xfer beyond the window explains EINVAL" 'beyond the device window' "$out"
+
+# ---- copy ----------------------------------------------------------------
+req=$(stat_of dmakit-edu1 requests) bytes=$(stat_of dmakit-edu1 bytes) segs=$(stat_of dmakit-edu1 segments)
+json "copy --chunk --json is valid JSON" $T/copy.json dmakit copy edu1 12285 --chunk 4095 --json
+same "copy --json: verified, no byte differs" "true 0" \
+	"$(jget $T/copy.json verified) $(jget $T/copy.json mismatched_bytes)"
+same "copy --json: 12285 bytes in 3 requests" "12285 3" "$(jget $T/copy.json bytes) $(jget $T/copy.json requests)"
+same "copy: requests and bytes counters moved by 3 and 12285" "3 12285" \
+	"$(($(stat_of dmakit-edu1 requests) - req)) $(($(stat_of dmakit-edu1 bytes) - bytes))"
+same "copy: the segments counter moved by the results' segments" "$(jget $T/copy.json segments)" \
+	"$(($(stat_of dmakit-edu1 segments) - segs))"
+same "copy --json: its stats_delta agrees" "3 12285" \
+	"$(jget $T/copy.json stats_delta.requests) $(jget $T/copy.json stats_delta.bytes)"
+tap_check "copy: a 3-chunk copy of pages buffers takes at least 6 segments" [ "$(jget $T/copy.json segments)" -ge 6 ]
+dmakit copy edu0 8190 --kind contig --dst-kind vmalloc --chunk 4095 >$T/copy.out 2>$T/copy.err
+tap_check "copy contig -> vmalloc exits 0" [ $? -eq 0 ]
+tap_check "copy: the data is verified" grep -q '^  data: verified, 8190 bytes identical' $T/copy.out
+tap_check "copy: a throughput summary" grep -q '^copied contig -> vmalloc through dmakit-edu0: 8190 bytes in 2 requests, .* ms, .*iB/s' $T/copy.out
+tap_check "copy: plain progress lines on a pipe" grep -q '^copy: 8190/8190 bytes (100%)' $T/copy.err
+json "copy --user --json is valid JSON" $T/copyu.json dmakit copy edu0 8190 --user --json
+same "copy --user: verified, pinned (not copied)" "true 0" \
+	"$(jget $T/copyu.json verified) $(jget $T/copyu.json copied)"
+json "copy of coherent buffers is valid JSON" $T/copyc.json dmakit copy edu1 5000 --kind coherent --json
+same "copy coherent: verified" "true coherent" "$(jget $T/copyc.json verified) $(jget $T/copyc.json dst)"
+
+# ---- bench ---------------------------------------------------------------
+json "bench --json is valid JSON" $T/bench.json dmakit bench edu0 --count 1 --json
+same "bench --json: 7 rows" 7 "$(jget $T/bench.json results)"
+ok=1
+i=0
+while [ $i -lt 7 ]; do
+	[ "$(jget $T/bench.json results.$i.bytes)" = "$(jget $T/bench.json results.$i.len)" ] &&
+		[ "$(jget $T/bench.json results.$i.requests)" = 1 ] &&
+		[ "$(jget $T/bench.json results.$i.device_ns)" -gt 0 ] || { ok=0; echo "# row $i"; }
+	i=$((i + 1))
+done
+tap_check "bench --json: each row moved its bytes in one request, with device time" [ $ok -eq 1 ]
+expect "bench prints a table" "^copy  *contig  *8190 " dmakit bench edu1 --count 1
+
+echo "# cli suite: $(($(date +%s) - suite_start)) s"
 tap_done
