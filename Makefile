@@ -58,6 +58,8 @@ INCLUDEDIR ?= $(PREFIX)/include
 DOCDIR ?= $(PREFIX)/share/doc/dmakit
 LIB_VERSION := 0.1.0
 LIB_SONAME := libdmakit.so.0
+PC_SED = sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
+	-e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(LIB_VERSION)|'
 LIB_HEADERS := $(BUILD)/include/dmakit/dmakit.h $(BUILD)/include/dmakit/uapi/dmakit.h
 LIB_CFLAGS := -O2 -g -Wall -Wextra -Werror -D_GNU_SOURCE -I$(BUILD)/include \
 	-fvisibility=hidden
@@ -97,8 +99,7 @@ $(BUILD)/lib/$(LIB_SONAME): $(BUILD)/lib/shared/dmakit.o
 
 $(BUILD)/lib/dmakit.pc: lib/dmakit.pc.in Makefile
 	@mkdir -p $(@D)
-	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
-	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(LIB_VERSION)|' $< >$@
+	$(PC_SED) $< >$@
 
 $(BUILD)/tools/dmakit: tools/dmakit.c $(LIB_HEADERS) $(BUILD)/lib/libdmakit.a
 	@mkdir -p $(@D)
@@ -116,7 +117,7 @@ install: lib $(BUILD)/tools/dmakit
 	install -m 755 $(BUILD)/lib/libdmakit.so.$(LIB_VERSION) $(DESTDIR)$(LIBDIR)/
 	ln -sf libdmakit.so.$(LIB_VERSION) $(DESTDIR)$(LIBDIR)/$(LIB_SONAME)
 	ln -sf $(LIB_SONAME) $(DESTDIR)$(LIBDIR)/libdmakit.so
-	install -m 644 $(BUILD)/lib/dmakit.pc $(DESTDIR)$(LIBDIR)/pkgconfig/
+	$(PC_SED) lib/dmakit.pc.in >$(DESTDIR)$(LIBDIR)/pkgconfig/dmakit.pc
 	install -m 644 lib/dmakit.h $(DESTDIR)$(INCLUDEDIR)/dmakit/dmakit.h
 	install -m 644 include/uapi/dmakit.h $(DESTDIR)$(INCLUDEDIR)/dmakit/uapi/dmakit.h
 	install -m 644 examples/*.c examples/Makefile $(DESTDIR)$(DOCDIR)/examples/
