@@ -36,8 +36,16 @@ status() {
 	fi
 }
 
-# jget FILE PATH: a value of a JSON document (fails the test run loudly if absent)
+# jget FILE PATH: a value of a JSON document (empty if absent: the test fails)
 jget() { /tests/json_check "$2" <"$1"; }
+# jv FILE PATH...: several values at once, space-separated (one process: the
+# debug lane pays ~0.1 s for each)
+jv() {
+	f=$1
+	shift
+	set -- $(/tests/json_check "$@" <"$f")
+	echo "$*"
+}
 
 # has "description" PATTERN TEXT: TEXT has a line matching PATTERN
 has() {
@@ -87,7 +95,11 @@ ndev=$((DMAKIT_EDU_COUNT + ${DMAKIT_HAS_FLOPPY:-0}))
 
 # ---- help and usage ------------------------------------------------------
 for c in list info stats alloc map translate xfer copy bench liveness factorial irq loopback; do
-	expect "$c --help prints its usage" "^usage: dmakit $c" dmakit $c --help
+	out=$(dmakit $c --help) || out="(exit status $?)"
+	case $out in
+	"usage: dmakit $c "*) tap_ok "$c --help prints its usage" ;;
+	*) tap_fail "$c --help prints its usage: $out" ;;
+	esac
 done
 expect "dmakit --help lists the commands" "^  copy DEV SIZE" dmakit --help
 status "an unknown command exits with status 2" 2 dmakit frobnicate edu0
@@ -100,39 +112,44 @@ status "an unknown buffer kind exits with status 2" 2 dmakit translate hugepages
 status "a coherent buffer without --dev exits with status 2" 2 dmakit alloc coherent 4096
 
 # ---- list, info ------------------------------------------------------------
-expect "list names the module and its version" \
-	"^dmakit $(cat /sys/module/dmakit/version), ABI 4, page size 4096, $ndev devices" dmakit list
-expect "list shows dmakit-edu0 with its PCI id" "^dmakit-edu0 .* 1234:11e8" dmakit list
-expect "list shows dmakit-edu1" "^dmakit-edu1 " dmakit list
-expect "list shows the lane from /etc/dmakit/lane.env" "^lane: $DMAKIT_LANE " dmakit list
-expect "list says when no buffer is open" "^buffers: none open" dmakit list
+list=$(dmakit list 2>&1)
+tap_check "list exits 0" [ $? -eq 0 ]
+has "list names the module and its version" \
+	"^dmakit $(cat /sys/module/dmakit/version), ABI 4, page size 4096, $ndev devices" "$list"
+has "list shows dmakit-edu0 with its PCI id" "^dmakit-edu0 .* 1234:11e8" "$list"
+has "list shows dmakit-edu1" "^dmakit-edu1 " "$list"
+has "list shows the lane from /etc/dmakit/lane.env" "^lane: $DMAKIT_LANE " "$list"
+has "list says when no buffer is open" "^buffers: none open" "$list"
 json "list --json is valid JSON" $T/list.json dmakit list --json
-same "list --json: module_version" "$(cat /sys/module/dmakit/version)" "$(jget $T/list.json module_version)"
-same "list --json: abi_version" 4 "$(jget $T/list.json abi_version)"
-same "list --json: num_devices" $ndev "$(jget $T/list.json num_devices)"
-same "list --json: one entry per node" $ndev "$(jget $T/list.json devices)"
-same "list --json: devices.0 is dmakit-edu0" dmakit-edu0 "$(jget $T/list.json devices.0.name)"
-same "list --json: devices.1 is dmakit-edu1" dmakit-edu1 "$(jget $T/list.json devices.1.name)"
-same "list --json: lane" "$DMAKIT_LANE" "$(jget $T/list.json lane)"
-same "list --json: no buffers" 0 "$(jget $T/list.json buffers)"
+set -- $(jv $T/list.json module_version abi_version num_devices devices devices.0.name \
+	devices.1.name lane buffers)
+same "list --json: module_version" "$(cat /sys/module/dmakit/version)" "$1"
+same "list --json: abi_version" 4 "$2"
+same "list --json: num_devices" $ndev "$3"
+same "list --json: one entry per node" $ndev "$4"
+same "list --json: devices.0 is dmakit-edu0" dmakit-edu0 "$5"
+same "list --json: devices.1 is dmakit-edu1" dmakit-edu1 "$6"
+same "list --json: lane" "$DMAKIT_LANE" "$7"
+same "list --json: no buffers" 0 "$8"
 
 expect "info shows the id register" "id register 0x010000ed (version 1.0)" dmakit info edu0
 expect "info accepts a path" "^name: *dmakit-edu1" dmakit info /dev/dmakit-edu1
 expect "info shows the window" "^window: *4095 bytes" dmakit info edu0
 json "info --json is valid JSON" $T/info.json dmakit info edu1 --json
-same "info --json: name" dmakit-edu1 "$(jget $T/info.json name)"
-same "info --json: bus_id is the PCI device's" \
-	"$(basename "$(readlink /sys/class/misc/dmakit-edu1/device)")" "$(jget $T/info.json bus_id)"
-same "info --json: hw_id" 0x10000ed "$(jget $T/info.json hw_id)"
-same "info --json: vendor:device" 0x1234:0x11e8 "$(jget $T/info.json vendor):$(jget $T/info.json device)"
-same "info --json: window" 4095 "$(jget $T/info.json window)"
-same "info --json: dma_mask_bits" "$DMAKIT_DMA_BITS" "$(jget $T/info.json dma_mask_bits)"
 iommu=false
 [ "$DMAKIT_EXPECT_IOMMU" = 1 ] && iommu=true
-same "info --json: iommu" $iommu "$(jget $T/info.json iommu)"
+set -- $(jv $T/info.json name bus_id hw_id vendor device window dma_mask_bits iommu)
+same "info --json: name" dmakit-edu1 "$1"
+same "info --json: bus_id is the PCI device's" \
+	"$(basename "$(readlink /sys/class/misc/dmakit-edu1/device)")" "$2"
+same "info --json: hw_id" 0x10000ed "$3"
+same "info --json: vendor:device" 0x1234:0x11e8 "$4:$5"
+same "info --json: window" 4095 "$6"
+same "info --json: dma_mask_bits" "$DMAKIT_DMA_BITS" "$7"
+same "info --json: iommu" $iommu "$8"
 if [ "$DMAKIT_HAS_FLOPPY" = 1 ]; then
-	expect "list shows dmakit-fd0 on its ISA DMA channel" \
-		"^dmakit-fd0 *isa:0x3f0 *floppy *ISA *irq 6 *24-bit DMA, channel 2" dmakit list
+	has "list shows dmakit-fd0 on its ISA DMA channel" \
+		"^dmakit-fd0 *isa:0x3f0 *floppy *ISA *irq 6 *24-bit DMA, channel 2" "$list"
 	expect "info fd0 shows the controller and its drive" \
 		"^engine: *floppy controller, VERSION 0x90; drive A CMOS type 4, 1474560 bytes" dmakit info fd0
 	json "info fd0 --json is valid JSON" $T/fd.json dmakit info fd0 --json
@@ -160,16 +177,16 @@ expect "alloc: the pattern read back is identical" "through write(), read back t
 	dmakit alloc pages 3K
 json "alloc --json is valid JSON" $T/alloc.json dmakit alloc contig 12K --json
 same "alloc --json: size" 12288 "$(jget $T/alloc.json size)"
-same "alloc --json: not mapped, no mapping" "false 0" "$(jget $T/alloc.json mapped) $(jget $T/alloc.json mappings)"
+same "alloc --json: not mapped, no mapping" "false 0" "$(jv $T/alloc.json mapped mappings)"
 same "alloc --json: verified" true "$(jget $T/alloc.json verified)"
 json "alloc coherent --dev is valid JSON" $T/coh.json dmakit alloc coherent 4096 --dev edu1 --json
 same "alloc coherent --dev: kind and verified" "coherent true" \
-	"$(jget $T/coh.json kind) $(jget $T/coh.json verified)"
+	"$(jv $T/coh.json kind verified)"
 expect "map fills the buffer through the mapping" "through the mapping, read back through read(): identical" \
 	dmakit map pages 16K
 json "map --json is valid JSON" $T/map.json dmakit map contig 16K --json
 same "map --json: one mapping, no faults (remap_pfn_range at mmap)" "true 1 0" \
-	"$(jget $T/map.json mapped) $(jget $T/map.json mappings) $(jget $T/map.json faults)"
+	"$(jv $T/map.json mapped mappings faults)"
 out=$(dmakit alloc pages 0 2>&1)
 has "alloc of 0 bytes explains EINVAL in dmakit terms" \
 	'Invalid argument: invalid argument: size or length 0' "$out"
@@ -182,7 +199,7 @@ expect "list shows a buffer held by another process" \
 	"^  pid $hold *dmakit *fd [0-9]* *pages *8192 bytes  1 mapping, 1 fault$" dmakit list
 json "list --json with a held buffer is valid JSON" $T/list2.json dmakit list --json
 same "list --json: the held buffer" "1 $hold pages 8192 1" \
-	"$(jget $T/list2.json buffers) $(jget $T/list2.json buffers.0.pid) $(jget $T/list2.json buffers.0.kind) $(jget $T/list2.json buffers.0.size) $(jget $T/list2.json buffers.0.mappings)"
+	"$(jv $T/list2.json buffers buffers.0.pid buffers.0.kind buffers.0.size buffers.0.mappings)"
 kill $hold
 wait $hold 2>/dev/null
 
@@ -202,12 +219,16 @@ same "translate: the kernel VA column is aligned with its header" "$hcol" "$rcol
 json "translate --json is valid JSON" $T/tr.json dmakit translate contig 16384 --json
 same "translate --json: 4 pages" 4 "$(jget $T/tr.json pages)"
 ok=1
-first=$(jget $T/tr.json pages.0.pfn)
+set -- $(jv $T/tr.json pages.0.pfn pages.0.phys pages.0.mapped_pfn pages.1.pfn pages.1.phys \
+	pages.1.mapped_pfn pages.2.pfn pages.2.phys pages.2.mapped_pfn pages.3.pfn pages.3.phys \
+	pages.3.mapped_pfn)
+[ $# -eq 12 ] || ok=0
+first=$1
 for i in 0 1 2 3; do
-	pfn=$(jget $T/tr.json pages.$i.pfn)
-	[ $((pfn)) -eq $((first + i)) ] || { ok=0; echo "# page $i: pfn $pfn"; }
-	[ $(($(jget $T/tr.json pages.$i.phys))) -eq $((pfn * 4096)) ] || { ok=0; echo "# page $i: phys"; }
-	[ "$(jget $T/tr.json pages.$i.mapped_pfn)" = "$pfn" ] || { ok=0; echo "# page $i: mapped_pfn"; }
+	[ $(($1)) -eq $((first + i)) ] || { ok=0; echo "# page $i: pfn $1"; }
+	[ $(($2)) -eq $(($1 * 4096)) ] || { ok=0; echo "# page $i: phys $2"; }
+	[ "$3" = "$1" ] || { ok=0; echo "# page $i: mapped_pfn $3"; }
+	shift 3
 done
 tap_check "translate --json contig: consecutive PFNs, phys = pfn * 4096, PTE pfn = pfn" [ $ok -eq 1 ]
 
@@ -226,13 +247,15 @@ dmakit translate pages 16384 --json --hold >$T/trh.json 2>&1 &
 hold=$!
 wait_for $T/trh.json '"pages"'
 ok=1
+set -- $(jv $T/trh.json pages.0.uva pages.0.pfn pages.0.mapped_pfn pages.1.uva pages.1.pfn \
+	pages.1.mapped_pfn)
+[ $# -eq 6 ] || ok=0
 for i in 0 1; do
-	uva=$(jget $T/trh.json pages.$i.uva)
-	entry=$(dd if=/proc/$hold/pagemap bs=8 skip=$((uva / 4096)) count=1 2>/dev/null | od -An -tu8 | tr -d ' ')
+	entry=$(dd if=/proc/$hold/pagemap bs=8 skip=$(($1 / 4096)) count=1 2>/dev/null | od -An -tu8)
 	pagemap_pfn=$((entry & 0x7fffffffffffff))
-	[ "$pagemap_pfn" -ne 0 ] && [ "$pagemap_pfn" -eq $(($(jget $T/trh.json pages.$i.pfn))) ] &&
-		[ "$pagemap_pfn" -eq $(($(jget $T/trh.json pages.$i.mapped_pfn))) ] ||
-		{ ok=0; echo "# page $i: pagemap $pagemap_pfn, translate $(jget $T/trh.json pages.$i.pfn)"; }
+	[ "$pagemap_pfn" -ne 0 ] && [ "$pagemap_pfn" -eq $(($2)) ] && [ "$pagemap_pfn" -eq $(($3)) ] ||
+		{ ok=0; echo "# page $i: pagemap $pagemap_pfn, translate $2 $3"; }
+	shift 3
 done
 tap_check "translate pages: its PFNs are the ones in /proc/PID/pagemap" [ $ok -eq 1 ]
 kill $hold
@@ -241,13 +264,13 @@ echo "$old" >/sys/module/dmakit/parameters/fault_batch
 expect "translate vmalloc shows vmalloc kernel addresses" " vmalloc " dmakit translate vmalloc 8192
 json "translate coherent --dev is valid JSON" $T/trc.json dmakit translate coherent 8192 --dev edu0 --json
 same "translate coherent --dev: 2 pages, the first mapped" "2 true" \
-	"$(jget $T/trc.json pages) $(jget $T/trc.json pages.0.mapped)"
+	"$(jv $T/trc.json pages pages.0.mapped)"
 
 # ---- xfer ----------------------------------------------------------------
 dd if=/bin/busybox of=$T/src bs=4095 count=1 2>/dev/null
 req=$(stat_of dmakit-edu0 requests) comp=$(stat_of dmakit-edu0 completed) bytes=$(stat_of dmakit-edu0 bytes)
 json "xfer --to --file --json is valid JSON" $T/xto.json dmakit xfer edu0 --to --file $T/src --json
-same "xfer --to: 4095 bytes in one request" "4095 1" "$(jget $T/xto.json bytes) $(jget $T/xto.json requests)"
+same "xfer --to: 4095 bytes in one request" "4095 1" "$(jv $T/xto.json bytes requests)"
 same "xfer --to: the device's counters moved by one request of 4095 bytes" "1 1 4095" \
 	"$(($(stat_of dmakit-edu0 requests) - req)) $(($(stat_of dmakit-edu0 completed) - comp)) $(($(stat_of dmakit-edu0 bytes) - bytes))"
 expect "xfer --from prints time and throughput" "^from dmakit-edu0 window \[0, 4095): 4095 bytes in 1 request, .* ms, .*iB/s" \
@@ -263,32 +286,34 @@ json "xfer --staged --json is valid JSON" $T/xst.json dmakit xfer edu1 --from --
 head -c 512 $T/part >$T/part512
 tap_check "xfer --staged: the same window bytes" cmp $T/part512 $T/stback
 same "xfer --json: direction and memory" "from_device pages 512" \
-	"$(jget $T/xst.json direction) $(jget $T/xst.json memory) $(jget $T/xst.json len)"
+	"$(jv $T/xst.json direction memory len)"
 out=$(dmakit xfer edu0 --to --len 4096 2>&1)
 has "xfer beyond the window explains EINVAL" 'beyond the device window' "$out"
 
 # ---- stats (after the transfers above: the counters differ from each other)
 expect "stats names the sysfs directory" "^dmakit-edu0 (/sys/class/misc/dmakit-edu0/stats/)" dmakit stats edu0
 json "stats --json is valid JSON" $T/stats.json dmakit stats edu0 --json
+counters="requests completed errors cancelled timeouts bytes segments bounced lost_irqs stale_irqs"
+want=$(cd /sys/class/misc/dmakit-edu0/stats && echo $(cat $counters))
+got=$(jv $T/stats.json $counters)
 ok=1
-for f in requests completed errors cancelled timeouts bytes segments bounced lost_irqs stale_irqs; do
-	[ "$(jget $T/stats.json $f)" = "$(stat_of dmakit-edu0 $f)" ] || { ok=0; echo "# $f differs"; }
-done
-[ "$(jget $T/stats.json bytes)" -gt "$(jget $T/stats.json segments)" ] || { ok=0; echo "# bytes <= segments"; }
+[ "$want" = "$got" ] || { ok=0; echo "# sysfs: $want"; echo "# json:  $got"; }
+set -- $got
+[ "$6" -gt "$7" ] || { ok=0; echo "# bytes $6 <= segments $7"; }
 tap_check "stats --json: every counter equals its sysfs file" [ $ok -eq 1 ]
 
 # ---- copy ----------------------------------------------------------------
 req=$(stat_of dmakit-edu1 requests) bytes=$(stat_of dmakit-edu1 bytes) segs=$(stat_of dmakit-edu1 segments)
 json "copy --chunk --json is valid JSON" $T/copy.json dmakit copy edu1 12285 --chunk 4095 --json
 same "copy --json: verified, no byte differs" "true 0" \
-	"$(jget $T/copy.json verified) $(jget $T/copy.json mismatched_bytes)"
-same "copy --json: 12285 bytes in 3 requests" "12285 3" "$(jget $T/copy.json bytes) $(jget $T/copy.json requests)"
+	"$(jv $T/copy.json verified mismatched_bytes)"
+same "copy --json: 12285 bytes in 3 requests" "12285 3" "$(jv $T/copy.json bytes requests)"
 same "copy: requests and bytes counters moved by 3 and 12285" "3 12285" \
 	"$(($(stat_of dmakit-edu1 requests) - req)) $(($(stat_of dmakit-edu1 bytes) - bytes))"
 same "copy: the segments counter moved by the results' segments" "$(jget $T/copy.json segments)" \
 	"$(($(stat_of dmakit-edu1 segments) - segs))"
 same "copy --json: its stats_delta agrees" "3 12285" \
-	"$(jget $T/copy.json stats_delta.requests) $(jget $T/copy.json stats_delta.bytes)"
+	"$(jv $T/copy.json stats_delta.requests stats_delta.bytes)"
 tap_check "copy: a 3-chunk copy of pages buffers takes at least 6 segments" [ "$(jget $T/copy.json segments)" -ge 6 ]
 dmakit copy edu0 8190 --kind contig --dst-kind vmalloc --chunk 4095 >$T/copy.out 2>$T/copy.err
 tap_check "copy contig -> vmalloc exits 0" [ $? -eq 0 ]
@@ -297,20 +322,23 @@ tap_check "copy: a throughput summary" grep -q '^copied contig -> vmalloc throug
 tap_check "copy: plain progress lines on a pipe" grep -q '^copy: 8190/8190 bytes (100%)' $T/copy.err
 json "copy --user --json is valid JSON" $T/copyu.json dmakit copy edu0 8190 --user --json
 same "copy --user: verified, pinned (not copied)" "true 0" \
-	"$(jget $T/copyu.json verified) $(jget $T/copyu.json copied)"
+	"$(jv $T/copyu.json verified copied)"
 json "copy of coherent buffers is valid JSON" $T/copyc.json dmakit copy edu1 5000 --kind coherent --json
-same "copy coherent: verified" "true coherent" "$(jget $T/copyc.json verified) $(jget $T/copyc.json dst)"
+same "copy coherent: verified" "true coherent" "$(jv $T/copyc.json verified dst)"
 
 # ---- bench ---------------------------------------------------------------
 json "bench --json is valid JSON" $T/bench.json dmakit bench edu0 --count 1 --json
 same "bench --json: 7 rows" 7 "$(jget $T/bench.json results)"
+paths=
+for i in 0 1 2 3 4 5 6; do
+	paths="$paths results.$i.bytes results.$i.len results.$i.requests results.$i.device_ns"
+done
+set -- $(jv $T/bench.json $paths)
 ok=1
-i=0
-while [ $i -lt 7 ]; do
-	[ "$(jget $T/bench.json results.$i.bytes)" = "$(jget $T/bench.json results.$i.len)" ] &&
-		[ "$(jget $T/bench.json results.$i.requests)" = 1 ] &&
-		[ "$(jget $T/bench.json results.$i.device_ns)" -gt 0 ] || { ok=0; echo "# row $i"; }
-	i=$((i + 1))
+[ $# -eq 28 ] || ok=0
+while [ $# -ge 4 ]; do
+	[ "$1" = "$2" ] && [ "$3" = 1 ] && [ "$4" -gt 0 ] || { ok=0; echo "# row: $*"; }
+	shift 4
 done
 tap_check "bench --json: each row moved its bytes in one request, with device time" [ $ok -eq 1 ]
 expect "bench prints a table" "^copy  *contig  *8190 " dmakit bench edu1 --count 1
