@@ -25,7 +25,7 @@ TOOL_CFLAGS := -O2 -g -Wall -Wextra -Werror -static -D_GNU_SOURCE -Iinclude/uapi
 
 .PHONY: all setup check bench demo shell tests module clean
 
-all: module tests
+all: module tests lib
 
 setup:
 	@scripts/setup

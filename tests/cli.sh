@@ -287,6 +287,9 @@ head -c 512 $T/part >$T/part512
 tap_check "xfer --staged: the same window bytes" cmp $T/part512 $T/stback
 same "xfer --json: direction and memory" "from_device pages 512" \
 	"$(jv $T/xst.json direction memory len)"
+json "xfer --to from a coherent buffer is valid JSON" $T/xcoh.json dmakit xfer edu0 --to --kind coherent --len 100 --json
+same "xfer --to from a coherent buffer: 100 bytes, one segment at its bus address" "coherent 100 1 1" \
+	"$(jv $T/xcoh.json memory bytes sg_entries dma_segments)"
 out=$(dmakit xfer edu0 --to --len 4096 2>&1)
 has "xfer beyond the window explains EINVAL" 'beyond the device window' "$out"
 

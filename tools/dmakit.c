@@ -1017,6 +1017,8 @@ static int cmd_xfer(int argc, char **argv, struct opts *o)
 	if (o->count > 1000)
 		usage_error("--count: 1..1000");
 	dev = open_dev(argv[argc - 1]);
+	/* a coherent buffer comes from the device that uses it */
+	o->dev = argv[argc - 1];
 	ret = dmakit_dev_info(dev, &d);
 	if (ret)
 		die("DMAKIT_IOC_DEV_INFO", ret);
