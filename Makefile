@@ -138,3 +138,48 @@ shell: setup tests
 
 clean:
 	rm -rf $(BUILD)
+
+# --- install: DKMS and udev -------------------------------------------------
+#   make install-dkms [KVER=...]  source to /usr/src/dmakit-<version>, then
+#                                 dkms add, build and install for KVER (default:
+#                                 the running kernel); later kernels get it
+#                                 from dkms' own hooks (AUTOINSTALL)
+#   make install-udev             udev/60-dmakit.rules, and the dmakit group
+#   make uninstall-dkms uninstall-udev  (after changing the sources without a
+#                                 new version: uninstall-dkms, then install-dkms)
+# With DESTDIR only the files are staged (no dkms, groupadd or udevadm).
+# The lint lane checks both (scripts/check-dkms, scripts/check-udev).
+DMAKIT_VERSION := $(shell sed -n 's/^\#define DMAKIT_VERSION[[:space:]]*"\(.*\)"/\1/p' kernel/dmakit.h)
+KVER ?= $(shell uname -r)
+DESTDIR ?=
+UDEV_RULES_DIR ?= /etc/udev/rules.d
+DKMS_SRC := $(DESTDIR)/usr/src/dmakit-$(DMAKIT_VERSION)
+
+.PHONY: install-dkms install-udev uninstall-dkms uninstall-udev
+
+install-dkms:
+	@scripts/dkms-source $(DKMS_SRC) >/dev/null
+	@echo "install-dkms: sources in $(DKMS_SRC)"
+ifeq ($(DESTDIR),)
+	@dkms status -m dmakit -v $(DMAKIT_VERSION) | grep -q . || \
+		dkms add -m dmakit -v $(DMAKIT_VERSION)
+	dkms install -m dmakit -v $(DMAKIT_VERSION) -k $(KVER)
+endif
+
+uninstall-dkms:
+ifeq ($(DESTDIR),)
+	-dkms remove -m dmakit -v $(DMAKIT_VERSION) --all
+endif
+	rm -rf $(DKMS_SRC)
+
+install-udev:
+	install -D -m 0644 udev/60-dmakit.rules $(DESTDIR)$(UDEV_RULES_DIR)/60-dmakit.rules
+ifeq ($(DESTDIR),)
+	@getent group dmakit >/dev/null || groupadd --system dmakit
+	@if udevadm control --reload 2>/dev/null; then \
+		udevadm trigger --subsystem-match=misc --action=add; \
+	else echo "install-udev: udevd is not running; the rule applies from its next start"; fi
+endif
+
+uninstall-udev:
+	rm -f $(DESTDIR)$(UDEV_RULES_DIR)/60-dmakit.rules
