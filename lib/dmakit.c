@@ -39,9 +39,11 @@ static const struct {
 	{ ENOENT, "no such node: is the dmakit module loaded? (nodes: /dev/dmakit, "
 		  "/dev/dmakit-edu<N>); from a reap: no asynchronous transfer "
 		  "outstanding on this fd" },
-	{ EACCES, "permission denied: device nodes are root's (mode 0600); a "
-		  "read-only buffer cannot be mapped writable" },
-	{ EPERM, "operation not permitted: mapping BAR0 needs CAP_SYS_RAWIO" },
+	{ EACCES, "permission denied: device nodes are root's (mode 0600) unless "
+		  "the udev rule gives them to the dmakit group (make install-udev); "
+		  "a read-only buffer cannot be mapped writable" },
+	{ EPERM, "operation not permitted: mapping BAR0 needs CAP_SYS_RAWIO, "
+		 "DMAKIT_IOC_EDU_STRAY CAP_SYS_ADMIN" },
 	{ ENOTTY, "this node does not implement the call: a device call on the "
 		  "control node or the other way round, or not a dmakit node" },
 	{ EPROTO, "the loaded module speaks an older ABI than this library was built for" },
@@ -56,7 +58,8 @@ static const struct {
 	{ EBADF, "not an open fd, or a target buffer not open for writing "
 		 "(DMAKIT_ALLOC_RDONLY)" },
 	{ EBUSY, "busy: 64 asynchronous transfers outstanding on this fd, the "
-		 "factorial unit still computing, or the buffer is mapped already" },
+		 "factorial unit still computing, the floppy node open already, or "
+		 "the buffer is mapped already" },
 	{ EAGAIN, "no asynchronous transfer has finished yet" },
 	{ ETIMEDOUT, "the device did not report completion within the module's "
 		     "timeout_ms (its interrupt was lost); the engine was reset" },
