@@ -93,8 +93,13 @@ wait_for() {
 
 ndev=$((DMAKIT_EDU_COUNT + ${DMAKIT_HAS_FLOPPY:-0}))
 
+# where the suite's time goes (it has a budget: docs/testing.md)
+section() { echo "# cli: $1 from $(($(date +%s) - suite_start)) s"; }
+
 # ---- help and usage ------------------------------------------------------
-for c in list info stats alloc map translate xfer copy bench liveness factorial irq loopback; do
+section "help and usage"
+# every command's help comes from one table; a few of them, one of each shape
+for c in list translate xfer copy loopback; do
 	out=$(dmakit $c --help) || out="(exit status $?)"
 	case $out in
 	"usage: dmakit $c "*) tap_ok "$c --help prints its usage" ;;
@@ -112,6 +117,7 @@ status "an unknown buffer kind exits with status 2" 2 dmakit translate hugepages
 status "a coherent buffer without --dev exits with status 2" 2 dmakit alloc coherent 4096
 
 # ---- list, info ------------------------------------------------------------
+section "list, info"
 list=$(dmakit list 2>&1)
 tap_check "list exits 0" [ $? -eq 0 ]
 has "list names the module and its version" \
@@ -158,6 +164,7 @@ if [ "$DMAKIT_HAS_FLOPPY" = 1 ]; then
 fi
 
 # ---- edu registers -------------------------------------------------------
+section "edu registers"
 expect "liveness shows the complement" \
 	"wrote 0x12345678, read back 0xedcba987 (its complement: alive)" dmakit liveness edu0 0x12345678
 expect "factorial 10 is 3628800" "^10! = 3628800 " dmakit factorial edu1 10
@@ -171,6 +178,7 @@ out=$(dmakit info edu9 2>&1)
 has "a missing device is named in the error" '/dev/dmakit-edu9: No such file or directory' "$out"
 
 # ---- alloc, map ----------------------------------------------------------
+section "alloc, map"
 expect "alloc rounds up to pages and verifies" \
 	"^vmalloc buffer: 8192 bytes (asked 5000), fd [0-9]*, not mapped" dmakit alloc vmalloc 5000
 expect "alloc: the pattern read back is identical" "through write(), read back through read(): identical" \
@@ -204,6 +212,7 @@ kill $hold
 wait $hold 2>/dev/null
 
 # ---- translate -------------------------------------------------------------
+section "translate"
 # one row per page; contig is mapped whole and physically in one run
 out=$(dmakit translate contig 16384 2>&1)
 rows=$(echo "$out" | grep -cE '^[0-9a-f]+ +[0-9a-f]+ ')
@@ -267,6 +276,7 @@ same "translate coherent --dev: 2 pages, the first mapped" "2 true" \
 	"$(jv $T/trc.json pages pages.0.mapped)"
 
 # ---- xfer ----------------------------------------------------------------
+section "xfer"
 dd if=/bin/busybox of=$T/src bs=4095 count=1 2>/dev/null
 req=$(stat_of dmakit-edu0 requests) comp=$(stat_of dmakit-edu0 completed) bytes=$(stat_of dmakit-edu0 bytes)
 json "xfer --to --file --json is valid JSON" $T/xto.json dmakit xfer edu0 --to --file $T/src --json
@@ -306,6 +316,7 @@ set -- $got
 tap_check "stats --json: every counter equals its sysfs file" [ $ok -eq 1 ]
 
 # ---- copy ----------------------------------------------------------------
+section "copy"
 req=$(stat_of dmakit-edu1 requests) bytes=$(stat_of dmakit-edu1 bytes) segs=$(stat_of dmakit-edu1 segments)
 json "copy --chunk --json is valid JSON" $T/copy.json dmakit copy edu1 12285 --chunk 4095 --json
 same "copy --json: verified, no byte differs" "true 0" \
@@ -323,6 +334,21 @@ tap_check "copy contig -> vmalloc exits 0" [ $? -eq 0 ]
 tap_check "copy: the data is verified" grep -q '^  data: verified, 8190 bytes identical' $T/copy.out
 tap_check "copy: a throughput summary" grep -q '^copied contig -> vmalloc through dmakit-edu0: 8190 bytes in 2 requests, .* ms, .*iB/s' $T/copy.out
 tap_check "copy: plain progress lines on a pipe" grep -q '^copy: 8190/8190 bytes (100%)' $T/copy.err
+# on a terminal (tests/on_tty: a pty): one bar redrawn in place, no lines
+mkdir -p /dev/pts
+grep -q ' /dev/pts devpts ' /proc/mounts || mount -t devpts devpts /dev/pts 2>/dev/null
+if [ -c /dev/pts/ptmx ] || [ -c /dev/ptmx ]; then
+	/tests/on_tty dmakit copy edu0 8190 --chunk 4095 >$T/tty.out
+	tap_check "copy on a terminal exits 0" [ $? -eq 0 ]
+	cr=$(tr -cd '\r' <$T/tty.out | wc -c)
+	tap_check "copy on a terminal redraws its progress bar in place ($cr carriage returns)" [ "$cr" -ge 2 ]
+	tap_check "copy on a terminal: the bar reaches 100%" \
+		grep -q 'copy \[##############################\] 100%  8190/8190 bytes' $T/tty.out
+	tap_check "copy on a terminal prints no progress lines" \
+		sh -c "! grep -q '^copy: [0-9]*/8190 bytes' $T/tty.out"
+else
+	tap_skip "copy on a terminal" "no pseudo-terminals in this kernel (devpts)"
+fi
 json "copy --user --json is valid JSON" $T/copyu.json dmakit copy edu0 8190 --user --json
 same "copy --user: verified, pinned (not copied)" "true 0" \
 	"$(jv $T/copyu.json verified copied)"
@@ -330,6 +356,7 @@ json "copy of coherent buffers is valid JSON" $T/copyc.json dmakit copy edu1 500
 same "copy coherent: verified" "true coherent" "$(jv $T/copyc.json verified dst)"
 
 # ---- bench ---------------------------------------------------------------
+section "bench"
 json "bench --json is valid JSON" $T/bench.json dmakit bench edu0 --count 1 --json
 same "bench --json: 7 rows" 7 "$(jget $T/bench.json results)"
 paths=
