@@ -4,7 +4,9 @@
 #   make check [LANES="lint stock iommu iommu-lazy bounce debug selfcheck"] [TESTS=suite,...]
 #   make demo              boot the stock lane into the guided tour
 #   make shell LANE=stock  boot a lane with the module loaded and a shell
-#   make tests             build the VM test programs and the CLI (static)
+#   make tests             build the VM test programs, the CLI and examples (static)
+#   make lib               build libdmakit (static and shared) and dmakit.pc
+#   make install [DESTDIR=] [PREFIX=/usr/local]   library, headers, CLI, docs
 #   make module            build dmakit.ko for Debian's kernel (build/kmod-stock)
 #   make bench             run bench/ in the bench lane (non-debug kernel);
 #                          tables go to docs/results/
@@ -23,7 +25,7 @@ TOOL_CFLAGS := -O2 -g -Wall -Wextra -Werror -static -D_GNU_SOURCE -Iinclude/uapi
 
 .PHONY: all setup check bench demo shell tests module clean
 
-all: module tests
+all: module tests lib
 
 setup:
 	@scripts/setup
@@ -31,13 +33,9 @@ setup:
 module: setup
 	@scripts/build-module stock >/dev/null
 
-tests: setup $(TEST_PROGS) $(BENCH_PROGS) $(BUILD)/tools/dmakit
+tests: setup $(TEST_PROGS) $(BENCH_PROGS) $(BUILD)/tools/dmakit examples
 
 $(BUILD)/bench/%: bench/%.c bench/kernel_bench.h include/uapi/dmakit.h
-	@mkdir -p $(@D)
-	$(CC) $(TOOL_CFLAGS) -o $@ $<
-
-$(BUILD)/tools/dmakit: tools/dmakit.c include/uapi/dmakit.h
 	@mkdir -p $(@D)
 	$(CC) $(TOOL_CFLAGS) -o $@ $<
 
@@ -48,6 +46,83 @@ $(BUILD)/tests/%: tests/%.c tests/dmakit_test.h include/uapi/dmakit.h \
 		$(BUILD)/kselftest/kselftest_harness.h
 	@mkdir -p $(@D)
 	$(CC) $(TEST_CFLAGS) -o $@ $< -lpthread
+
+# ---- libdmakit, the CLI on it, examples, install (docs/lib.md) ----------
+# The headers are staged in $(BUILD)/include as they are installed
+# (<dmakit/dmakit.h> and <dmakit/uapi/dmakit.h>), so that in-tree builds
+# include them exactly as users do.
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+LIBDIR ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+DOCDIR ?= $(PREFIX)/share/doc/dmakit
+LIB_VERSION := 0.1.0
+LIB_SONAME := libdmakit.so.0
+PC_SED = sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
+	-e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(LIB_VERSION)|'
+LIB_HEADERS := $(BUILD)/include/dmakit/dmakit.h $(BUILD)/include/dmakit/uapi/dmakit.h
+LIB_CFLAGS := -O2 -g -Wall -Wextra -Werror -D_GNU_SOURCE -I$(BUILD)/include \
+	-fvisibility=hidden
+USER_CFLAGS := -O2 -g -Wall -Wextra -Werror -static -D_GNU_SOURCE -I$(BUILD)/include
+EXAMPLES := $(patsubst examples/%.c,$(BUILD)/examples/%,$(wildcard examples/*.c))
+
+.PHONY: lib examples install
+
+lib: $(BUILD)/lib/libdmakit.a $(BUILD)/lib/$(LIB_SONAME) $(BUILD)/lib/dmakit.pc
+
+examples: $(EXAMPLES)
+
+$(BUILD)/include/dmakit/dmakit.h: lib/dmakit.h
+	@mkdir -p $(@D)
+	cp $< $@
+
+$(BUILD)/include/dmakit/uapi/dmakit.h: include/uapi/dmakit.h
+	@mkdir -p $(@D)
+	cp $< $@
+
+$(BUILD)/lib/static/dmakit.o: lib/dmakit.c $(LIB_HEADERS)
+	@mkdir -p $(@D)
+	$(CC) $(LIB_CFLAGS) -c -o $@ $<
+
+$(BUILD)/lib/shared/dmakit.o: lib/dmakit.c $(LIB_HEADERS)
+	@mkdir -p $(@D)
+	$(CC) $(LIB_CFLAGS) -fPIC -c -o $@ $<
+
+$(BUILD)/lib/libdmakit.a: $(BUILD)/lib/static/dmakit.o
+	rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/lib/$(LIB_SONAME): $(BUILD)/lib/shared/dmakit.o
+	$(CC) -shared -Wl,-soname,$(LIB_SONAME) -Wl,-z,defs -o $(BUILD)/lib/libdmakit.so.$(LIB_VERSION) $^
+	ln -sf libdmakit.so.$(LIB_VERSION) $@
+	ln -sf $(LIB_SONAME) $(BUILD)/lib/libdmakit.so
+
+$(BUILD)/lib/dmakit.pc: lib/dmakit.pc.in Makefile
+	@mkdir -p $(@D)
+	$(PC_SED) $< >$@
+
+$(BUILD)/tools/dmakit: tools/dmakit.c $(LIB_HEADERS) $(BUILD)/lib/libdmakit.a
+	@mkdir -p $(@D)
+	$(CC) $(USER_CFLAGS) -o $@ $< $(BUILD)/lib/libdmakit.a
+
+$(BUILD)/examples/%: examples/%.c $(LIB_HEADERS) $(BUILD)/lib/libdmakit.a
+	@mkdir -p $(@D)
+	$(CC) $(USER_CFLAGS) -o $@ $< $(BUILD)/lib/libdmakit.a
+
+install: lib $(BUILD)/tools/dmakit
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR)/pkgconfig \
+		$(DESTDIR)$(INCLUDEDIR)/dmakit/uapi $(DESTDIR)$(DOCDIR)/examples
+	install -m 755 $(BUILD)/tools/dmakit $(DESTDIR)$(BINDIR)/dmakit
+	install -m 644 $(BUILD)/lib/libdmakit.a $(DESTDIR)$(LIBDIR)/
+	install -m 755 $(BUILD)/lib/libdmakit.so.$(LIB_VERSION) $(DESTDIR)$(LIBDIR)/
+	ln -sf libdmakit.so.$(LIB_VERSION) $(DESTDIR)$(LIBDIR)/$(LIB_SONAME)
+	ln -sf $(LIB_SONAME) $(DESTDIR)$(LIBDIR)/libdmakit.so
+	$(PC_SED) lib/dmakit.pc.in >$(DESTDIR)$(LIBDIR)/pkgconfig/dmakit.pc
+	install -m 644 lib/dmakit.h $(DESTDIR)$(INCLUDEDIR)/dmakit/dmakit.h
+	install -m 644 include/uapi/dmakit.h $(DESTDIR)$(INCLUDEDIR)/dmakit/uapi/dmakit.h
+	install -m 644 examples/*.c examples/Makefile $(DESTDIR)$(DOCDIR)/examples/
+	install -m 644 docs/cli.md docs/lib.md docs/abi.md $(DESTDIR)$(DOCDIR)/
+# ---- end of libdmakit block ----------------------------------------------
 
 check: setup tests
 	@DMAKIT_TESTS=$(TESTS) vm/check $(LANES)
