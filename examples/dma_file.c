@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+// SPDX-License-Identifier: MIT
 /*
  * DMA a file into device memory and back: each window-sized piece of FILE
  * goes into a buffer, from the buffer to the device (DMA), from the device

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+// SPDX-License-Identifier: MIT
 /*
  * Map a dmakit buffer and use it as memory: write through the mapping,
  * read back through the buffer's fd (and the other way round).

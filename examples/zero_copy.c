@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+// SPDX-License-Identifier: MIT
 /*
  * Zero-copy DMA from malloc'd memory (DMAKIT_IOC_XFER_USER): the module
  * pins this process's own pages and the device reads and writes them; no

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /*
  * libdmakit: thin, checked wrappers over the dmakit ioctls, buffer
  * mappings and sysfs counters. See dmakit.h for the contract of each

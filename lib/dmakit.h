@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-2.0 */
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * libdmakit: a small C library over the dmakit module's ABI
  * (<dmakit/uapi/dmakit.h>, the same file as include/uapi/dmakit.h).
