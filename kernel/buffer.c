@@ -30,6 +30,7 @@
 #include <linux/gfp.h>
 #include <linux/highmem.h>
 #include <linux/mm.h>
+#include <linux/sched/mm.h>
 #include <linux/module.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
@@ -93,6 +94,48 @@ static int buffer_alloc_cma(struct dmakit_buffer *buf)
 	buf->vaddr = page_address(page);
 	buf->from_cma = true;
 	return 0;
+}
+
+/*
+ * CMA and coherent memory escape the memory cgroup (neither allocator takes
+ * __GFP_ACCOUNT), and /dev/dmakit is open to everyone: charge them to the
+ * caller's RLIMIT_MEMLOCK instead, as VFIO and RDMA charge the memory they
+ * pin (CAP_IPC_LOCK is exempt from the limit). -ENOMEM over the limit.
+ */
+static bool buffer_escapes_memcg(const struct dmakit_buffer *buf)
+{
+	return buf->kind == DMAKIT_KIND_COHERENT ||
+	       (buf->kind == DMAKIT_KIND_CONTIG &&
+		get_order(buf->size) >= MAX_ORDER);
+}
+
+static int buffer_charge_locked(struct dmakit_buffer *buf)
+{
+	struct mm_struct *mm = current->mm;
+	int err;
+
+	if (!buffer_escapes_memcg(buf) || !mm)
+		return 0;
+	err = account_locked_vm(mm, buf->npages, true);
+	if (err)
+		return err;
+	mmgrab(mm);
+	buf->locked_mm = mm;
+	return 0;
+}
+
+static void buffer_uncharge_locked(struct dmakit_buffer *buf)
+{
+	struct mm_struct *mm = buf->locked_mm;
+
+	if (!mm)
+		return;
+	/* an mm that is gone has nothing left to give back to */
+	if (mmget_not_zero(mm)) {
+		account_locked_vm(mm, buf->npages, false);
+		mmput(mm);
+	}
+	mmdrop(mm);
 }
 
 static int buffer_alloc_memory(struct dmakit_buffer *buf)
@@ -170,6 +213,7 @@ static void buffer_free(struct dmakit_buffer *buf)
 		kvfree(buf->pages);
 		break;
 	}
+	buffer_uncharge_locked(buf);
 	put_device(buf->dma_dev);
 	kfree(buf);
 }
@@ -373,6 +417,9 @@ long dmakit_buffer_alloc(struct dmakit_alloc __user *uarg,
 	buf->flags = arg.flags;
 	if (arg.kind == DMAKIT_KIND_COHERENT)
 		buf->dma_dev = get_device(dma_dev);
+	err = buffer_charge_locked(buf);
+	if (err)
+		goto err_free;
 	err = buffer_alloc_memory(buf);
 	if (err)
 		goto err_free;

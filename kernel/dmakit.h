@@ -21,6 +21,7 @@ struct dmakit_xfer;
 struct dmakit_xfer_reap;
 struct dmakit_xfer_user;
 struct iov_iter;
+struct mm_struct;
 struct kiocb;
 struct file;
 struct page;
@@ -38,6 +39,8 @@ struct vm_area_struct;
  * @pages:    the pages (pages kind; vmalloc kind: a list, vfree frees them).
  * @dma_dev:  coherent kind: the device the memory belongs to (held).
  * @dma_handle: coherent kind: its bus address for @dma_dev.
+ * @locked_mm: CMA and coherent memory: the mm whose RLIMIT_MEMLOCK it is
+ *            charged to (held with mmgrab), or NULL.
  * @mappings: VMAs mapping the buffer (vm_ops open/close).
  * @faults:   times the fault handler ran.
  *
@@ -56,6 +59,7 @@ struct dmakit_buffer {
 	struct page **pages;
 	struct device *dma_dev;
 	dma_addr_t dma_handle;
+	struct mm_struct *locked_mm;
 	atomic_t mappings;
 	atomic64_t faults;
 };

@@ -25,6 +25,7 @@
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
@@ -921,6 +922,118 @@ TEST_F(priv, buffer_fds_cannot_be_reopened_with_more_rights)
 	EXPECT_EQ(ENXIO, errno);
 	close(ro);
 	RUN_AS_NOBODY(child_reopen, NULL);
+}
+
+/*
+ * CMA and coherent memory escape the memory cgroup; the module charges them
+ * to RLIMIT_MEMLOCK of the allocating process instead (VmLck shows it), and
+ * only CAP_IPC_LOCK goes past the limit. Other kinds are the memcg's.
+ */
+#define CHARGE_LIMIT	(64 << 10)
+#define CMA_SIZE	(16 << 20)
+
+static long long vmlck_kb(void)
+{
+	char line[256];
+	long long v = -1;
+	FILE *f = fopen("/proc/self/status", "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, "VmLck:", 6))
+			v = strtoll(line + 6, NULL, 10);
+	fclose(f);
+	return v;
+}
+
+static int set_memlock(rlim_t soft, rlim_t hard)
+{
+	struct rlimit r = { .rlim_cur = soft, .rlim_max = hard };
+
+	return setrlimit(RLIMIT_MEMLOCK, &r);
+}
+
+/* 0 if a buffer of @kind could be created (and is freed again), or errno */
+static int alloc_errno(int edu, uint64_t size, uint32_t kind)
+{
+	int fd = alloc_kind(edu, size, kind, 0);
+
+	if (fd < 0)
+		return -fd;
+	close(fd);
+	return 0;
+}
+
+static void child_memlock(void *ctx)
+{
+	int edu = *(int *)ctx, fd, big;
+	long long base = vmlck_kb();
+	unsigned char *p;
+
+	/* the parent left the soft limit at CHARGE_LIMIT, the hard one higher */
+	/* coherent: over the limit refused, within it charged until freed */
+	snprintf(child_where, sizeof(child_where), "coherent");
+	CHILD_EQ(ENOMEM, alloc_errno(edu, 2 * CHARGE_LIMIT,
+				     DMAKIT_KIND_COHERENT));
+	CHILD_EQ(base, vmlck_kb());
+	fd = alloc_on(edu, CHARGE_LIMIT, DMAKIT_KIND_COHERENT, 0);
+	CHILD_TRUE(fd >= 0);
+	CHILD_EQ(base + (CHARGE_LIMIT >> 10), vmlck_kb());
+	CHILD_EQ(ENOMEM, alloc_errno(edu, PAGE, DMAKIT_KIND_COHERENT));
+	/* the charge lives as long as the buffer: a mapping keeps both */
+	p = mmap(NULL, CHARGE_LIMIT, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	CHILD_TRUE(p != MAP_FAILED);
+	close(fd);
+	CHILD_EQ(base + (CHARGE_LIMIT >> 10), vmlck_kb());
+	if (p != MAP_FAILED) {
+		CHILD_EQ(0, p[CHARGE_LIMIT - 1]);
+		munmap(p, CHARGE_LIMIT);
+	}
+	CHILD_EQ(base, vmlck_kb());
+	CHILD_EQ(0, alloc_errno(edu, PAGE, DMAKIT_KIND_COHERENT));
+
+	/* the memcg's kinds are not charged here */
+	snprintf(child_where, sizeof(child_where), "pages");
+	fd = alloc_kind(edu, 4 * CHARGE_LIMIT, DMAKIT_KIND_PAGES, 0);
+	CHILD_TRUE(fd >= 0);
+	CHILD_EQ(base, vmlck_kb());
+	close(fd);
+
+	if (!env_long("DMAKIT_HAS_CMA", 0))
+		return;
+	/* contig beyond the buddy allocator: CMA */
+	snprintf(child_where, sizeof(child_where), "contig from CMA");
+	CHILD_EQ(ENOMEM, alloc_errno(edu, CMA_SIZE, DMAKIT_KIND_CONTIG));
+	CHILD_EQ(0, set_memlock(CMA_SIZE * 2, CMA_SIZE * 2));
+	big = alloc_kind(edu, CMA_SIZE, DMAKIT_KIND_CONTIG, 0);
+	CHILD_TRUE(big >= 0);
+	CHILD_EQ(base + (CMA_SIZE >> 10), vmlck_kb());
+	close(big);
+	CHILD_EQ(base, vmlck_kb());
+}
+
+TEST_F(priv, memory_outside_the_memcg_is_charged_to_rlimit_memlock)
+{
+	long long base = vmlck_kb();
+	struct rlimit saved;
+	int fd;
+
+	ASSERT_LE(0, base);
+	ASSERT_EQ(0, getrlimit(RLIMIT_MEMLOCK, &saved));
+	/* root: CAP_IPC_LOCK goes past the limit, but the charge is counted */
+	ASSERT_EQ(0, set_memlock(CHARGE_LIMIT, saved.rlim_max));
+	fd = alloc_on(self->edu, 2 * CHARGE_LIMIT, DMAKIT_KIND_COHERENT, 0);
+	ASSERT_LE(0, fd) TH_LOG("coherent as root: %s", strerror(errno));
+	EXPECT_EQ(base + (2 * CHARGE_LIMIT >> 10), vmlck_kb());
+	close(fd);
+	EXPECT_EQ(base, vmlck_kb());
+	if (!env_long("DMAKIT_HAS_CMA", 0))
+		TH_LOG("no CMA on this lane: contig from CMA not tried");
+	/* the child may raise its soft limit up to this hard one, not beyond */
+	ASSERT_EQ(0, set_memlock(CHARGE_LIMIT, 2 * CMA_SIZE));
+	RUN_AS_NOBODY(child_memlock, &self->edu);
+	ASSERT_EQ(0, setrlimit(RLIMIT_MEMLOCK, &saved));
 }
 
 /* ==== mmap hardening, every buffer kind ================================ */
