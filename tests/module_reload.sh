@@ -30,9 +30,9 @@ use() {
 	dmakit liveness $dev $1 | grep -q 'its complement: alive' || { echo "liveness $dev"; return 1; }
 	dmakit translate pages 8192 | grep -q . || { echo "translate"; return 1; }
 	if [ "$DMAKIT_HAS_FLOPPY" = 1 ]; then
-		exec 3</dev/dmakit-fd0 || { echo "open fd0"; return 1; }
-		grep -q '^ *2: dmakit-fd0$' /proc/dma || { echo "no channel 2 while fd0 is open"; exec 3<&-; return 1; }
-		exec 3<&-
+		# a subshell: a failed exec redirection would end this script
+		(exec 3</dev/dmakit-fd0 && grep -q '^ *2: dmakit-fd0$' /proc/dma) 2>/dev/null ||
+			{ echo "fd0 cannot be opened, or channel 2 is not held while it is"; return 1; }
 		if grep -q dmakit /proc/dma; then
 			echo "channel still held after fd0 was closed"
 			return 1
@@ -62,8 +62,13 @@ tap_check "$CYCLES load/use/unload cycles with $n devices; each unload leaves no
 tap_check "one node and one interrupt line per device after the cycles" \
 	[ "$(edu_nodes)" -eq "$n" ] && [ "$(edu_irq_lines)" -eq "$n" ]
 
+# a refusal proves something only while the module is there
+lsmod | grep -q '^dmakit ' || insmod $MOD $DMAKIT_MODPARAMS
+
 refused() {
-	if rmmod dmakit 2>/dev/null; then
+	if ! lsmod | grep -q '^dmakit '; then
+		tap_fail "unload refused while $1: the module is not loaded"
+	elif rmmod dmakit 2>/dev/null; then
 		tap_fail "unload refused while $1"
 		insmod $MOD $DMAKIT_MODPARAMS
 	else
@@ -74,9 +79,14 @@ refused() {
 nodes="/dev/dmakit-edu0 /dev/dmakit"
 [ "$DMAKIT_HAS_FLOPPY" = 1 ] && nodes="$nodes /dev/dmakit-fd0"
 for node in $nodes; do
-	exec 3<$node
-	refused "$node is open"
-	exec 3<&-
+	# 0: refused, 1: unloaded, 2: the node did not open
+	(exec 3<$node || exit 2; rmmod dmakit 2>/dev/null && exit 1; exit 0) 2>/dev/null
+	case $? in
+	0) tap_ok "unload refused while $node is open" ;;
+	1) tap_fail "unload refused while $node is open"
+	   insmod $MOD $DMAKIT_MODPARAMS ;;
+	*) tap_fail "unload refused while $node is open: it does not open" ;;
+	esac
 done
 
 # a helper holds a buffer fd, or a mapping of a buffer whose fd it closed;
