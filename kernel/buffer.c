@@ -225,20 +225,32 @@ static int buffer_release(struct inode *inode, struct file *file)
 }
 
 /*
+ * How many of @count bytes at @pos a read or write of a @size-byte buffer
+ * moves: 0 at or beyond the end, -EINVAL for a negative position.
+ */
+static ssize_t buffer_io_span(size_t size, loff_t pos, size_t count)
+{
+	if (pos < 0)
+		return -EINVAL;
+	if (pos >= size || !count)
+		return 0;
+	return min_t(size_t, count, size - pos);
+}
+
+/*
  * Copy between the buffer and user memory one page at a time, whatever the
  * kind: kmap_local_page() is today's kmap_atomic().
  */
 static ssize_t buffer_copy(struct dmakit_buffer *buf, char __user *ubuf,
 			   size_t count, loff_t *ppos, bool to_user)
 {
+	ssize_t span = buffer_io_span(buf->size, *ppos, count);
 	loff_t pos = *ppos;
 	size_t done = 0;
 
-	if (pos < 0)
-		return -EINVAL;
-	if (pos >= buf->size || !count)
-		return 0;
-	count = min_t(size_t, count, buf->size - pos);
+	if (span <= 0)
+		return span;
+	count = span;
 
 	while (done < count) {
 		size_t offset = offset_in_page(pos);
@@ -454,3 +466,7 @@ err_free:
 	buffer_free(buf);
 	return err;
 }
+
+#if IS_ENABLED(CONFIG_KUNIT)
+#include "buffer_kunit.c"
+#endif

@@ -396,3 +396,7 @@ void dmakit_engine_get_stats(struct dmakit_engine *eng,
 	*stats = eng->stats;
 	spin_unlock_irq(&eng->lock);
 }
+
+#if IS_ENABLED(CONFIG_KUNIT)
+#include "engine_kunit.c"
+#endif

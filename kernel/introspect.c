@@ -131,17 +131,26 @@ static int describe_offsets(struct dmakit_buffer *buf, u64 offset, u32 count,
 	return count;
 }
 
+/* flag each page whose successor in @descs is physically next */
+static void mark_contig(struct dmakit_page_desc *descs, u32 count)
+{
+	u32 i;
+
+	for (i = 0; i + 1 < count; i++)
+		if (descs[i].pfn && descs[i].pfn + 1 == descs[i + 1].pfn)
+			descs[i].flags |= DMAKIT_PAGE_CONTIG_NEXT;
+}
+
 /* contiguity, then what an unprivileged caller may not see */
 static void finish_descs(struct dmakit_page_desc *descs, u32 count)
 {
 	bool privileged = capable(CAP_SYS_ADMIN);
 	u32 i;
 
+	mark_contig(descs, count);
 	for (i = 0; i < count; i++) {
 		struct dmakit_page_desc *d = &descs[i];
 
-		if (i + 1 < count && d->pfn && d->pfn + 1 == descs[i + 1].pfn)
-			d->flags |= DMAKIT_PAGE_CONTIG_NEXT;
 		if (!privileged) {
 			d->mapped_pfn = 0;
 			d->pfn = 0;
@@ -195,3 +204,7 @@ out:
 	kvfree(descs);
 	return n < 0 ? n : 0;
 }
+
+#if IS_ENABLED(CONFIG_KUNIT)
+#include "introspect_kunit.c"
+#endif

@@ -53,6 +53,18 @@ static void buffer_vm_close(struct vm_area_struct *vma)
 	atomic_dec(&buf->mappings);
 }
 
+/*
+ * Pages a fault at buffer page @pgoff installs: up to @batch (the
+ * parameter, clamped), within the buffer's @npages and the @vma_left
+ * pages of the VMA from the faulting address on.
+ */
+static unsigned long fault_batch_pages(unsigned int batch, pgoff_t npages,
+				       pgoff_t pgoff, unsigned long vma_left)
+{
+	return min3((unsigned long)clamp(batch, 1U, 512U),
+		    (unsigned long)(npages - pgoff), vma_left);
+}
+
 static vm_fault_t buffer_vm_fault(struct vm_fault *vmf)
 {
 	struct vm_area_struct *vma = vmf->vma;
@@ -67,9 +79,8 @@ static vm_fault_t buffer_vm_fault(struct vm_fault *vmf)
 	atomic64_inc(&buf->faults);
 
 	/* the faulting page and those after it, inside the VMA and the buffer */
-	batch = min3((unsigned long)clamp(fault_batch, 1U, 512U),
-		     (unsigned long)(buf->npages - vmf->pgoff),
-		     (vma->vm_end - addr) >> PAGE_SHIFT);
+	batch = fault_batch_pages(fault_batch, buf->npages, vmf->pgoff,
+				  (vma->vm_end - addr) >> PAGE_SHIFT);
 	if (batch == 1) {
 		vmf->page = buf->pages[vmf->pgoff];
 		get_page(vmf->page);	/* the core drops it at unmap */
@@ -106,6 +117,13 @@ static int buffer_mmap_contig(struct dmakit_buffer *buf,
 			       vma->vm_end - vma->vm_start, vma->vm_page_prot);
 }
 
+/* do @pages pages from page @pgoff lie inside @npages? (overflow-safe) */
+static bool mmap_range_ok(pgoff_t npages, unsigned long pgoff,
+			  unsigned long pages)
+{
+	return pgoff < npages && pages <= npages - pgoff;
+}
+
 /**
  * dmakit_buffer_mmap() - the buffer fd's mmap.
  * @file: the buffer's file.
@@ -122,8 +140,7 @@ int dmakit_buffer_mmap(struct file *file, struct vm_area_struct *vma)
 
 	if (!(vma->vm_flags & VM_MAYSHARE))
 		return -EINVAL;
-	/* overflow-safe: vm_pgoff + pages <= npages */
-	if (vma->vm_pgoff >= buf->npages || pages > buf->npages - vma->vm_pgoff)
+	if (!mmap_range_ok(buf->npages, vma->vm_pgoff, pages))
 		return -EINVAL;
 
 	if (buf->kind == DMAKIT_KIND_COHERENT) {
@@ -155,3 +172,7 @@ int dmakit_buffer_mmap(struct file *file, struct vm_area_struct *vma)
 	buffer_vm_open(vma);
 	return 0;
 }
+
+#if IS_ENABLED(CONFIG_KUNIT)
+#include "mmap_kunit.c"
+#endif

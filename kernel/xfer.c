@@ -198,24 +198,17 @@ static bool run_continues(const struct user_run *p, const struct user_run *r,
 }
 
 /*
- * Pinned user memory (or copy pages, or bvec pages): one sg entry per run
- * of physically contiguous memory, as sg_alloc_table_from_pages() does for
- * a single range.
+ * The sg_table of @s's runs: one entry per run of physically contiguous
+ * memory, none longer than @max_seg, as sg_alloc_table_from_pages() does
+ * for a single range.
  */
-static int side_map_user(struct xfer_req *xr, struct xfer_side *s)
+static int side_build_runs_sgt(struct xfer_side *s, unsigned int max_seg)
 {
-	unsigned int max_seg = dma_get_max_seg_size(xr->eng->dev);
-	struct dmakit_engine *eng = xr->eng;
-	u64 mask = dma_get_mask(eng->dev);
 	struct scatterlist *sg = NULL;
 	unsigned int i, nents = 0;
 	u32 len = 0;
 	int err;
 
-	if (!eng->translated && !is_swiotlb_active(eng->dev))
-		for (i = 0; i < s->nruns; i++)
-			if (page_to_phys(s->runs[i].page) + PAGE_SIZE - 1 > mask)
-				return -EIO;
 	for (i = 0; i < s->nruns; i++) {
 		if (i && run_continues(&s->runs[i - 1], &s->runs[i], len, max_seg)) {
 			len += s->runs[i].len;
@@ -237,6 +230,24 @@ static int side_map_user(struct xfer_req *xr, struct xfer_side *s)
 		sg = sg ? sg_next(sg) : s->sgt.sgl;
 		sg_set_page(sg, r->page, r->len, r->off);
 	}
+	return 0;
+}
+
+/* Pinned user memory (or copy pages, or bvec pages): its runs, mapped. */
+static int side_map_user(struct xfer_req *xr, struct xfer_side *s)
+{
+	struct dmakit_engine *eng = xr->eng;
+	u64 mask = dma_get_mask(eng->dev);
+	unsigned int i;
+	int err;
+
+	if (!eng->translated && !is_swiotlb_active(eng->dev))
+		for (i = 0; i < s->nruns; i++)
+			if (page_to_phys(s->runs[i].page) + PAGE_SIZE - 1 > mask)
+				return -EIO;
+	err = side_build_runs_sgt(s, dma_get_max_seg_size(eng->dev));
+	if (err)
+		return err;
 	return side_map_sgt(xr, s);
 }
 
@@ -1608,3 +1619,7 @@ out_iov:
 	kfree(iov);
 	return err;
 }
+
+#if IS_ENABLED(CONFIG_KUNIT)
+#include "xfer_kunit.c"
+#endif
