@@ -742,7 +742,7 @@ static bool write_text(const char *path, const char *text);
 
 struct snapshot {
 	long fds;		/* open fds of this process */
-	long free_fd;		/* its lowest free fd (a reserved one is not open) */
+	uint64_t free_fds;	/* which of fds 0..63 are free (a reserved one is not) */
 	long dma_entries;	/* DMA-API debug: live mappings/allocations */
 	long pins;		/* pages pinned with FOLL_PIN, system-wide */
 	long unretired;		/* edu0 requests neither completed nor failed */
@@ -777,14 +777,23 @@ static void take_snapshot(struct snapshot *s)
 	char path[128];
 	DIR *d = opendir("/proc/self/fd");
 	long requests, done;
+	int fd[16], i;
 
 	s->fds = 0;
 	while (d && readdir(d))
 		s->fds++;
 	if (d)
 		closedir(d);
-	s->free_fd = dup(0);
-	close(s->free_fd);
+	/* the first 16 free fd numbers: a reserved but unused one is missing */
+	s->free_fds = 0;
+	for (i = 0; i < 16; i++) {
+		fd[i] = dup(0);
+		if (fd[i] >= 0 && fd[i] < 64)
+			s->free_fds |= 1ull << fd[i];
+	}
+	for (i = 0; i < 16; i++)
+		if (fd[i] >= 0)
+			close(fd[i]);
 	s->dma_entries = read_long(DEBUGFS "/dma-api/nr_total_entries") -
 			 read_long(DEBUGFS "/dma-api/num_free_entries");
 	/* fold the per-CPU differences: the counters are exact after it */
@@ -805,9 +814,10 @@ static bool snapshot_same(const struct snapshot *a, const struct snapshot *b,
 {
 	if (a->fds != b->fds)
 		snprintf(why, len, "open fds %ld -> %ld", a->fds, b->fds);
-	else if (a->free_fd != b->free_fd)
-		snprintf(why, len, "lowest free fd %ld -> %ld", a->free_fd,
-			 b->free_fd);
+	else if (a->free_fds != b->free_fds)
+		snprintf(why, len, "free fds %#llx -> %#llx",
+			 (unsigned long long)a->free_fds,
+			 (unsigned long long)b->free_fds);
 	else if (a->dma_entries != b->dma_entries)
 		snprintf(why, len, "live DMA-API entries %ld -> %ld",
 			 a->dma_entries, b->dma_entries);
@@ -943,13 +953,25 @@ static void table_row(const char *path, const char *hook, unsigned int points,
 	}
 }
 
-TEST_F_TIMEOUT(sweep, every_failure_point_ends_clean, 120)
+/*
+ * With KASAN's quarantine every allocation takes a fresh object, so slab
+ * refills (page allocations, themselves failure points) come every so many
+ * runs, and stack-depot or kmemleak bookkeeping now and then: the Nth point
+ * of one run may be the (N+1)th of the next. A run that reached no failure,
+ * or whose failure the kernel absorbed, is therefore tried once more with
+ * the same N before its verdict counts. fault_dma_map counts only mapping
+ * calls: one try.
+ */
+#define TRIES(c)	((c)->dma_hook ? 1 : 2)
+
+TEST_F_TIMEOUT(sweep, every_failure_point_ends_clean, 150)
 {
 	struct ctx *c = &self->c;
 	struct snapshot before, after;
-	unsigned int n, points = 0, enomem = 0, eio = 0, other = 0, ok = 0;
+	unsigned int n, try, points = 0, enomem = 0, eio = 0, other = 0, ok = 0;
 	char why[160], outcomes[96];
 	double t0 = now();
+	bool reached;
 
 	if (*self->skip)
 		SKIP(return, "%s", self->skip);
@@ -966,47 +988,50 @@ TEST_F_TIMEOUT(sweep, every_failure_point_ends_clean, 120)
 	}
 	take_snapshot(&before);
 	for (n = 1; n <= MAX_POINTS; n++) {
-		c->n = n;
-		c->why[0] = 0;
-		c->injected = false;
-		variant->fn(c);
-		ASSERT_EQ(0, c->why[0]) {
-			TH_LOG("%s, failure point %u%s: %s", variant->name, n,
-			       c->injected ? "" : " (not reached)", c->why);
-		}
-		if (!c->injected) {
-			/* the path ran to its end without an injected failure */
-			ASSERT_EQ(0, c->err) {
+		reached = false;
+		for (try = 0; try < TRIES(c); try++) {
+			c->n = n;
+			c->why[0] = 0;
+			c->injected = false;
+			variant->fn(c);
+			ASSERT_EQ(0, c->why[0]) {
+				TH_LOG("%s, failure point %u%s: %s", variant->name,
+				       n, c->injected ? "" : " (not reached)", c->why);
+			}
+			/* without an injected failure it must just work */
+			ASSERT_TRUE(c->injected || !c->err) {
 				TH_LOG("%s: %s without an injected failure",
 				       variant->name, strerror(c->err));
 			}
-			break;
-		}
-		points = n;
-		if (!c->err)
-			ok++;	/* the kernel coped: the result was verified */
-		else if (c->err == ENOMEM)
-			enomem++;
-		else if (c->err == EIO)
-			eio++;
-		else
-			other++;
-		take_snapshot(&after);
-		ASSERT_TRUE(snapshot_same(&before, &after, why, sizeof(why))) {
-			TH_LOG("%s, failure point %u (%s): %s", variant->name,
-			       n, c->err ? strerror(c->err) : "ok", why);
-		}
-		if (variant->device && c->err)
-			ASSERT_TRUE(device_works(c, n)) {
-				TH_LOG("%s, after failure point %u: %s",
-				       variant->name, n, c->why);
+			take_snapshot(&after);
+			ASSERT_TRUE(snapshot_same(&before, &after, why, sizeof(why))) {
+				TH_LOG("%s, failure point %u (%s): %s", variant->name,
+				       n, c->err ? strerror(c->err) : "ok", why);
 			}
+			if (!c->injected)
+				continue;
+			reached = true;
+			if (!c->err)
+				ok++;	/* the kernel coped: the result was verified */
+			else if (c->err == ENOMEM)
+				enomem++;
+			else if (c->err == EIO)
+				eio++;
+			else
+				other++;
+			if (variant->device && c->err)
+				ASSERT_TRUE(device_works(c, n)) {
+					TH_LOG("%s, after failure point %u: %s",
+					       variant->name, n, c->why);
+				}
+			if (c->err)
+				break;	/* a failure point of the path itself */
+		}
+		if (!reached)
+			break;	/* the path ran to its end: no Nth point */
+		points = n;
 	}
 	ASSERT_GE(MAX_POINTS, n);
-	take_snapshot(&after);
-	ASSERT_TRUE(snapshot_same(&before, &after, why, sizeof(why))) {
-		TH_LOG("%s, the last run: %s", variant->name, why);
-	}
 	ASSERT_TRUE(device_works(c, 1000)) {
 		TH_LOG("%s: device after the sweep: %s", variant->name, c->why);
 	}
