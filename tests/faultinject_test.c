@@ -694,6 +694,36 @@ static void path_user_copy_pinned(struct ctx *c)
 		bad(c, "XFER_USER COPY: the target differs");
 }
 
+/*
+ * MAP_ONLY of pinned memory: the sg_table is built and mapped in this
+ * thread (else in the engine's worker, which fail-nth does not reach).
+ * TO_DEVICE on purpose: DMA-API debug tracks the cachelines of mappings
+ * the device may write in a radix tree whose node allocations (GFP_ATOMIC,
+ * no preload) fail-nth would reach too, and one that fails with the
+ * per-CPU preload pool empty switches DMA-API debug off for good
+ * ("cacheline tracking ENOMEM"). Pinning for the device to write is
+ * swept by user_from_pinned.
+ */
+static void path_user_map_only(struct ctx *c)
+{
+	struct iovec iov = { big_src + PAGE - 700, XLEN };	/* two pages */
+	struct dmakit_xfer_user u;
+	int ret;
+
+	memcpy(big_src, pat, sizeof(big_src));
+	user_args(&u, &iov, NULL, DMAKIT_DIR_TO_DEVICE,
+		  DMAKIT_XFER_ZEROCOPY | DMAKIT_XFER_MAP_ONLY);
+	arm(c);
+	ret = ioctl(c->edu, DMAKIT_IOC_XFER_USER, &u);
+	disarm(c, ret);
+	if (clean_errno(c, 0))
+		return;
+	result_ok(c, &u.result);
+	if (u.result.segments < 1 || (u.result.flags & DMAKIT_RESULT_COPIED))
+		bad(c, "MAP_ONLY: %u segments, flags %#x", u.result.segments,
+		    u.result.flags);
+}
+
 /* read/write on the node: buffered (copy path) or O_DIRECT (pinned) */
 static void node_io(struct ctx *c, bool to_dev, int flags)
 {
@@ -1084,6 +1114,7 @@ PATH(user_from_copy, true);
 PATH(user_to_pinned, true);
 PATH(user_from_pinned, true);
 PATH(user_copy_pinned, true);
+PATH(user_map_only, true);
 PATH(node_write, true);
 PATH(node_read, true);
 PATH(node_write_direct, true);
@@ -1101,6 +1132,7 @@ DMA_PATH(user_from_copy);
 DMA_PATH(user_to_pinned);
 DMA_PATH(user_from_pinned);
 DMA_PATH(user_copy_pinned);
+DMA_PATH(user_map_only);
 DMA_PATH(node_write);
 DMA_PATH(node_read);
 DMA_PATH(node_write_direct);
