@@ -62,9 +62,11 @@ unsigned long dmakit_engine_timeout(void)
  * dmakit_fault_take() - consume one unit of a counting-down test hook.
  * @hook: a writable module parameter; any context.
  *
- * Return: true if the hook was armed (and is now one lower).
+ * Return: the hook's value before this call, 0 if it was not armed (and
+ * then it stays 0). Non-zero means it is now one lower; a hook that fails
+ * only the Nth call from its arming fails where this returns 1.
  */
-bool dmakit_fault_take(unsigned int *hook)
+unsigned int dmakit_fault_take(unsigned int *hook)
 {
 	unsigned int n = READ_ONCE(*hook);
 
@@ -72,10 +74,10 @@ bool dmakit_fault_take(unsigned int *hook)
 		unsigned int was = cmpxchg(hook, n, n - 1);
 
 		if (was == n)
-			return true;
+			return n;
 		n = was;
 	}
-	return false;
+	return 0;
 }
 
 /* Caller holds eng->lock. */

@@ -197,7 +197,7 @@ void dmakit_req_init(struct dmakit_req *req, const struct dmakit_req_ops *ops);
 int dmakit_engine_submit(struct dmakit_engine *eng, struct dmakit_req *req);
 void dmakit_engine_cancel(struct dmakit_engine *eng, struct dmakit_req *req);
 void dmakit_engine_seg_irq(struct dmakit_engine *eng);
-bool dmakit_fault_take(unsigned int *hook);
+unsigned int dmakit_fault_take(unsigned int *hook);
 void dmakit_engine_get_stats(struct dmakit_engine *eng,
 			     struct dmakit_engine_stats *stats);
 unsigned long dmakit_engine_timeout(void);

@@ -167,6 +167,17 @@ static bool side_reachable(struct dmakit_engine *eng, struct xfer_side *s,
 	return true;
 }
 
+static unsigned int fault_dma_map;
+module_param(fault_dma_map, uint, 0644);
+MODULE_PARM_DESC(fault_dma_map,
+		 "test hook: the Nth DMA mapping call of the transfer path from now (dma_map_single/page/sgtable of a request, a staging dma_pool chunk) fails as if the DMA API had refused it (writable; counts down to 0; default 0)");
+
+/* fault_dma_map: is this mapping call the one that must fail? */
+static bool fault_dma_map_hit(void)
+{
+	return dmakit_fault_take(&fault_dma_map) == 1;
+}
+
 /* the sg_table of @s is built: map it and count */
 static int side_map_sgt(struct xfer_req *xr, struct xfer_side *s)
 {
@@ -175,7 +186,10 @@ static int side_map_sgt(struct xfer_req *xr, struct xfer_side *s)
 	int err;
 
 	s->sg_entries = s->sgt.orig_nents;
-	err = dma_map_sgtable(xr->eng->dev, &s->sgt, s->dir, 0);
+	if (fault_dma_map_hit())
+		err = -EIO;	/* a refused mapping */
+	else
+		err = dma_map_sgtable(xr->eng->dev, &s->sgt, s->dir, 0);
 	if (err) {
 		sg_free_table(&s->sgt);
 		return err == -ENOMEM ? -ENOMEM : -EIO;
@@ -302,6 +316,8 @@ static int side_map(struct xfer_req *xr, struct xfer_side *s)
 	    xr->len > xr->eng->max_map)
 		return side_map_contig_sg(xr, s, first, last);
 	if (s->page || s->buf->kind == DMAKIT_KIND_CONTIG) {
+		if (fault_dma_map_hit())
+			return -EIO;	/* as dma_mapping_error() below */
 		if (s->page)
 			s->dma = dma_map_page(dev, s->page, s->off, xr->len,
 					      s->dir);
@@ -487,8 +503,9 @@ static int xfer_prepare_staged(struct xfer_req *xr)
 			stage_page_device(eng);
 		}
 	} else {
-		xr->stage = dma_pool_alloc(eng->stage_pool, GFP_KERNEL,
-					   &xr->stage_dma);
+		if (!fault_dma_map_hit())
+			xr->stage = dma_pool_alloc(eng->stage_pool, GFP_KERNEL,
+						   &xr->stage_dma);
 		if (!xr->stage)
 			return -ENOMEM;
 		if (to_device)
@@ -533,8 +550,9 @@ static int xfer_prepare_stray(struct xfer_req *xr)
 
 	if (xfer_alloc_segs(xr, 2))
 		return -ENOMEM;
-	xr->stage = dma_pool_alloc(xr->eng->stage_pool, GFP_KERNEL,
-				   &xr->stage_dma);
+	if (!fault_dma_map_hit())
+		xr->stage = dma_pool_alloc(xr->eng->stage_pool, GFP_KERNEL,
+					   &xr->stage_dma);
 	if (!xr->stage)
 		return -ENOMEM;
 	memset(xr->stage, 0x3c, xr->len);
