@@ -1683,6 +1683,294 @@ static double now(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+/* ---- systematic fault injection (kernels with CONFIG_FAULT_INJECTION) ---- */
+
+/*
+ * Before the random phase, on a kernel with /proc/thread-self/fail-nth (the
+ * debug lane): each call below runs again and again with its 1st, 2nd, ...
+ * memory allocation failing (slab and page allocator, GFP_KERNEL included),
+ * until the call makes fewer allocations than the one to fail. Every error
+ * path of the module's allocations runs once. Afterwards no file of ours is
+ * left holding the module; kmemleak (suite debug_checks) sees the rest.
+ */
+static int fnth = -1;
+
+static void fnth_arm(unsigned int n)
+{
+	char b[16];
+	int len = snprintf(b, sizeof(b), "%u", n);
+
+	if (pwrite(fnth, b, len, 0) != len)
+		perror("fail-nth");
+}
+
+/* disarm; returns the allocations that were still to come (0: injected) */
+static unsigned int fnth_disarm(void)
+{
+	char b[16] = { 0 };
+	unsigned int left;
+
+	if (pread(fnth, b, sizeof(b) - 1, 0) < 0)
+		return 0;
+	left = strtoul(b, NULL, 0);
+	if (pwrite(fnth, "0", 1, 0) != 1)
+		perror("fail-nth");
+	return left;
+}
+
+/* write a debugfs knob; returns its old value in @old (if given) */
+static void knob(const char *path, const char *val, char *old, size_t len)
+{
+	int fd = open(path, O_RDWR);
+	ssize_t n;
+
+	if (fd < 0)
+		return;
+	if (old) {
+		n = read(fd, old, len - 1);
+		old[n > 0 ? n : 0] = 0;
+		old[strcspn(old, "\n")] = 0;
+	}
+	if (write(fd, val, strlen(val)) < 0)
+		perror(path);
+	close(fd);
+}
+
+enum fscen {
+	FS_OPEN_CTL, FS_OPEN_EDU, FS_ALLOC_CONTIG, FS_ALLOC_PAGES,
+	FS_ALLOC_VMALLOC, FS_ALLOC_BIG, FS_ALLOC_COHERENT, FS_MMAP_CONTIG,
+	FS_MMAP_PAGES, FS_MMAP_VMALLOC, FS_MMAP_COHERENT, FS_TRANSLATE,
+	FS_XFER_MAP_PAGES, FS_XFER_MAP_CONTIG, FS_XFER_MAP_VMALLOC,
+	FS_XFER_MAP_COPY, FS_XUSER_MAP_COPY, FS_XUSER_MAP_PIN,
+	FS_XUSER_MAP_COPYDIR, FS_XFER_REAL, FS_XFER_ASYNC, FS_LOOPBACK,
+	FS_NODE_READ, FS_MAX
+};
+
+static const char *const fscen_name[FS_MAX] = {
+	"open /dev/dmakit", "open edu0", "alloc contig", "alloc pages",
+	"alloc vmalloc", "alloc pages 1 MiB + 1", "alloc coherent (edu0)",
+	"mmap+populate contig", "mmap+populate pages", "mmap+populate vmalloc",
+	"mmap+populate coherent", "translate 3 pages",
+	"xfer map-only pages", "xfer map-only contig", "xfer map-only vmalloc",
+	"xfer map-only copy", "xfer_user map-only copied", "xfer_user map-only pinned",
+	"xfer_user map-only copy dir", "xfer to device (DMA)",
+	"xfer async + reap (DMA)", "loopback (DMA)", "read of edu0 (DMA)",
+};
+
+static int fs_alloc(int on, uint32_t kind, uint64_t size)
+{
+	struct dmakit_alloc a = { .size = size, .kind = kind };
+
+	return ioctl(on, DMAKIT_IOC_ALLOC, &a) ? -1 : a.fd;
+}
+
+/* one run of scenario @sc with the @n-th allocation failing; -1: stop */
+static long fs_run(int sc, unsigned int n, int ctl, int edu, int *err,
+		   unsigned int *left)
+{
+	static const uint32_t kinds[] = { DMAKIT_KIND_CONTIG, DMAKIT_KIND_PAGES,
+		DMAKIT_KIND_VMALLOC, DMAKIT_KIND_COHERENT };
+	static unsigned char mem[3 * 4096] __attribute__((aligned(4096)));
+	struct dmakit_xfer x = { .dir = DMAKIT_DIR_TO_DEVICE, .len = 4095,
+				 .flags = DMAKIT_XFER_MAP_ONLY };
+	struct dmakit_xfer_user xu = { .iovcnt = 1, .dir = DMAKIT_DIR_TO_DEVICE,
+				       .flags = DMAKIT_XFER_MAP_ONLY };
+	struct dmakit_edu_loopback lb = { .len = 64 };
+	struct dmakit_page_desc d[3];
+	struct dmakit_translate t = { .count = 3, .descs = (uintptr_t)d };
+	struct dmakit_xfer_reap r = { 0 };
+	struct iovec iov = { mem, 1000 }, iov2 = { mem + 4096, 1000 };
+	int b = -1, b2 = -1;
+	void *m = MAP_FAILED;
+	long ret = 0;
+
+	*err = 0;
+	switch (sc) {
+	case FS_ALLOC_BIG:
+	case FS_OPEN_CTL: case FS_OPEN_EDU: case FS_ALLOC_CONTIG:
+	case FS_ALLOC_PAGES: case FS_ALLOC_VMALLOC: case FS_ALLOC_COHERENT:
+	case FS_XUSER_MAP_COPY: case FS_XUSER_MAP_PIN: case FS_XUSER_MAP_COPYDIR:
+	case FS_LOOPBACK: case FS_NODE_READ:
+		break;
+	case FS_MMAP_CONTIG: case FS_MMAP_PAGES: case FS_MMAP_VMALLOC:
+	case FS_MMAP_COHERENT:
+		b = fs_alloc(edu, kinds[sc - FS_MMAP_CONTIG], 3 * PAGE);
+		break;
+	case FS_TRANSLATE:
+		b = fs_alloc(ctl, DMAKIT_KIND_PAGES, 3 * PAGE);
+		m = mmap(NULL, 3 * PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, b, 0);
+		if (m == MAP_FAILED)
+			goto out;
+		memset(m, 1, 3 * PAGE);
+		t.uaddr = (uintptr_t)m;
+		break;
+	case FS_XFER_MAP_COPY:
+		b2 = fs_alloc(ctl, DMAKIT_KIND_PAGES, 3 * PAGE);
+		x.dst_fd = b2;
+		x.dir = DMAKIT_DIR_COPY;
+		x.len = 3 * PAGE;
+		/* fall through */
+	case FS_XFER_MAP_PAGES: case FS_XFER_MAP_CONTIG: case FS_XFER_MAP_VMALLOC:
+		b = fs_alloc(ctl, sc == FS_XFER_MAP_CONTIG ? DMAKIT_KIND_CONTIG :
+			     sc == FS_XFER_MAP_VMALLOC ? DMAKIT_KIND_VMALLOC :
+			     DMAKIT_KIND_PAGES, 3 * PAGE);
+		x.fd = b;
+		break;
+	case FS_XFER_REAL: case FS_XFER_ASYNC:
+		b = fs_alloc(ctl, DMAKIT_KIND_PAGES, PAGE);
+		x.fd = b;
+		x.len = 64;
+		x.flags = sc == FS_XFER_ASYNC ? DMAKIT_XFER_ASYNC : 0;
+		break;
+	}
+	if (((sc >= FS_MMAP_CONTIG && sc <= FS_XFER_MAP_COPY) ||
+	     sc == FS_XFER_REAL || sc == FS_XFER_ASYNC) &&
+	    (b < 0 || (sc == FS_XFER_MAP_COPY && b2 < 0))) {
+		ret = -2;	/* setup failed: report, stop */
+		goto out;
+	}
+
+	fnth_arm(n);
+	switch (sc) {
+	case FS_OPEN_CTL:
+		ret = b = open("/dev/dmakit", O_RDWR);
+		break;
+	case FS_OPEN_EDU:
+		ret = b = open("/dev/dmakit-edu0", O_RDWR);
+		break;
+	case FS_ALLOC_CONTIG: case FS_ALLOC_PAGES: case FS_ALLOC_VMALLOC:
+		ret = b = fs_alloc(ctl, kinds[sc - FS_ALLOC_CONTIG], 3 * PAGE);
+		break;
+	case FS_ALLOC_BIG:
+		ret = b = fs_alloc(ctl, DMAKIT_KIND_PAGES, (1 << 20) + 1);
+		break;
+	case FS_ALLOC_COHERENT:
+		ret = b = fs_alloc(edu, DMAKIT_KIND_COHERENT, 3 * PAGE);
+		break;
+	case FS_MMAP_CONTIG: case FS_MMAP_PAGES: case FS_MMAP_VMALLOC:
+	case FS_MMAP_COHERENT:
+		m = mmap(NULL, 3 * PAGE, PROT_READ | PROT_WRITE,
+			 MAP_SHARED | MAP_POPULATE, b, 0);
+		ret = m == MAP_FAILED ? -1 : 0;
+		break;
+	case FS_TRANSLATE:
+		ret = ioctl(b, DMAKIT_IOC_TRANSLATE, &t);
+		break;
+	case FS_XFER_MAP_PAGES: case FS_XFER_MAP_CONTIG: case FS_XFER_MAP_VMALLOC:
+	case FS_XFER_MAP_COPY: case FS_XFER_REAL: case FS_XFER_ASYNC:
+		ret = ioctl(edu, DMAKIT_IOC_XFER, &x);
+		break;
+	case FS_XUSER_MAP_COPY: case FS_XUSER_MAP_PIN: case FS_XUSER_MAP_COPYDIR:
+		iov.iov_len = sc == FS_XUSER_MAP_PIN ? 4095 : 1000;
+		xu.iov = (uintptr_t)&iov;
+		if (sc == FS_XUSER_MAP_PIN)
+			xu.flags |= DMAKIT_XFER_ZEROCOPY;
+		if (sc == FS_XUSER_MAP_COPYDIR) {
+			xu.dir = DMAKIT_DIR_COPY;
+			xu.dst_iov = (uintptr_t)&iov2;
+			xu.dst_iovcnt = 1;
+		}
+		ret = ioctl(edu, DMAKIT_IOC_XFER_USER, &xu);
+		break;
+	case FS_LOOPBACK:
+		lb.src = (uintptr_t)mem;
+		lb.dst = (uintptr_t)mem + 4096;
+		ret = ioctl(edu, DMAKIT_IOC_EDU_LOOPBACK, &lb);
+		break;
+	case FS_NODE_READ:
+		ret = pread(edu, mem, 64, 0);
+		break;
+	}
+	*err = ret < 0 ? errno : 0;
+	*left = fnth_disarm();
+	/* the request ends by itself: reap it within 10 s */
+	for (int i = 0; sc == FS_XFER_ASYNC && ret == 0; i++) {
+		if (!ioctl(edu, DMAKIT_IOC_XFER_REAP, &r))
+			break;
+		if (errno != EAGAIN || i == 1000) {
+			ret = -3;
+			break;
+		}
+		usleep(10000);
+	}
+out:
+	if (m != MAP_FAILED)
+		munmap(m, 3 * PAGE);
+	if (b >= 0)
+		close(b);
+	if (b2 >= 0)
+		close(b2);
+	return ret;
+}
+
+static void fault_injection_phase(void)
+{
+	static const char *const knobs[][2] = {
+		{ "/sys/kernel/debug/failslab/ignore-gfp-wait", "N" },
+		{ "/sys/kernel/debug/failslab/verbose", "0" },
+		{ "/sys/kernel/debug/fail_page_alloc/ignore-gfp-wait", "N" },
+		{ "/sys/kernel/debug/fail_page_alloc/ignore-gfp-highmem", "N" },
+		{ "/sys/kernel/debug/fail_page_alloc/min-order", "0" },
+		{ "/sys/kernel/debug/fail_page_alloc/verbose", "0" },
+	};
+	char old[6][32];
+	unsigned int total = 0, bad = 0, calls = 0;
+	int ctl, edu, err;
+	double t0 = now();
+
+	fnth = open("/proc/thread-self/fail-nth", O_RDWR);
+	if (fnth < 0) {
+		tap(1, "fault injection: every allocation of each call fails in turn "
+		    "# SKIP no /proc/thread-self/fail-nth (kernel without "
+		    "CONFIG_FAULT_INJECTION)");
+		return;
+	}
+	for (int k = 0; k < 6; k++)
+		knob(knobs[k][0], knobs[k][1], old[k], sizeof(old[k]));
+	ctl = open("/dev/dmakit", O_RDWR);
+	edu = open("/dev/dmakit-edu0", O_RDWR);
+	for (int sc = 0; sc < FS_MAX; sc++) {
+		unsigned int n, left = 0, injected = 0;
+		char seen[128] = "";
+
+		for (n = 1; n <= 400; n++) {
+			long ret = fs_run(sc, n, ctl, edu, &err, &left);
+
+			calls++;
+			if (ret == -2 || ret == -3) {
+				bad++;
+				printf("# fault injection: %s: %s failed (%s)\n",
+				       fscen_name[sc], ret == -2 ? "setup" : "reap",
+				       strerror(errno));
+				break;
+			}
+			if (left)	/* fewer allocations than n: done */
+				break;
+			injected++;
+			if (err && !strstr(seen, strerrorname_np(err) ?: "?") &&
+			    strlen(seen) < 100) {
+				strcat(seen, " ");
+				strcat(seen, strerrorname_np(err) ?: "?");
+			}
+		}
+		total += injected;
+		printf("# fault injection: %-28s %3u allocations failed in turn;"
+		       " errors:%s\n", fscen_name[sc], injected, *seen ? seen : " none");
+	}
+	close(edu);
+	close(ctl);
+	for (int k = 0; k < 6; k++)
+		if (*old[k])
+			knob(knobs[k][0], old[k], NULL, 0);
+	close(fnth);
+	tap(!bad, "fault injection: %u calls, %u allocations failed in turn over "
+	    "%d scenarios, no setup failure (%.1f s)", calls, total, FS_MAX,
+	    now() - t0);
+	tap(module_refcnt() == 0,
+	    "fault injection: no file left holding the module (refcnt %ld)",
+	    module_refcnt());
+}
+
 static uint64_t default_seed(void)
 {
 	const char *s = getenv("DMAKIT_FUZZ_SEED");
@@ -1718,6 +2006,7 @@ int main(int argc, char **argv)
 	uint64_t seed = default_seed();
 	uint64_t calls = calls_env && *calls_env ? strtoull(calls_env, NULL, 0) : 100000;
 	int procs = 3, threads = 3, dma = 4, nw, ok_exit = 1, timeout = 300;
+	int fault_injection = 1;
 	uint64_t tot[OP_MAX] = { 0 }, tot_ok[OP_MAX] = { 0 }, cmd[16] = { 0 };
 	uint64_t tot_ns[OP_MAX] = { 0 }, vk[V_MAX] = { 0 };
 	uint64_t cmd_ok[16] = { 0 }, err[NERR + 1] = { 0 }, sum = 0;
@@ -1744,9 +2033,12 @@ int main(int argc, char **argv)
 			dma = atoi(v);
 		else if (!strcmp(argv[i], "--timeout"))
 			timeout = atoi(v);
+		else if (!strcmp(argv[i], "--fault-injection"))
+			fault_injection = atoi(v);
 		else {
-			fprintf(stderr, "usage: %s [--seed S] [--calls N] [--procs P] "
-				"[--threads T] [--dma D] [--timeout S]\n", argv[0]);
+			fprintf(stderr, "usage: %s [--seed S] [--calls N] "
+				"[--procs P] [--threads T] [--dma D] [--timeout S] "
+				"[--fault-injection 0|1]\n", argv[0]);
 			return 2;
 		}
 		i++;
@@ -1793,6 +2085,9 @@ int main(int argc, char **argv)
 		       procs > 1 && i / threads == procs - 1 ? ", uid 65534" : "",
 		       (unsigned long long)st[i].seed);
 	}
+
+	if (fault_injection)
+		fault_injection_phase();
 
 	t0 = now();
 	pids = calloc(procs, sizeof(*pids));
