@@ -66,6 +66,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
 
@@ -74,10 +75,10 @@
 #define PAGE		4096ul
 #define MAX_FDS		40
 #define MAX_MAPS	64
-#define ARENA_LEN	(64ul << 20)
+#define ARENA_LEN	(16ul << 20)
 #define SCRATCH_LEN	(128ul << 10)
 #define NERR		134	/* errno histogram: 0 = success, NERR = other */
-#define MEM_CAP		(16ul << 20)	/* buffer bytes a process keeps */
+#define MEM_CAP		(8ul << 20)	/* buffer bytes a process keeps */
 #define KADDR		0xffff888000000000ull
 
 #ifndef MAP_FIXED_NOREPLACE
@@ -93,14 +94,14 @@ enum op {
 	OP_OPEN, OP_CLOSE, OP_DUP, OP_ALLOC, OP_IOCTL, OP_IOCTL_WEIRD,
 	OP_MMAP, OP_MUNMAP, OP_MREMAP, OP_MPROTECT, OP_MADVISE, OP_TOUCH,
 	OP_READ, OP_WRITE, OP_PREAD, OP_PWRITE, OP_READV, OP_WRITEV,
-	OP_LSEEK, OP_POLL, OP_FORK, OP_MAX
+	OP_LSEEK, OP_POLL, OP_SIGNAL, OP_FORK, OP_MAX
 };
 
 static const char *const op_name[OP_MAX] = {
 	"open", "close", "dup", "ioctl-alloc", "ioctl", "ioctl-unknown",
 	"mmap", "munmap", "mremap", "mprotect", "madvise", "touch",
 	"read", "write", "pread", "pwrite", "readv", "writev",
-	"lseek", "poll", "fork",
+	"lseek", "poll", "signal", "fork",
 };
 
 /* relative frequency of each operation */
@@ -110,7 +111,7 @@ static const unsigned int op_weight[OP_MAX] = {
 	[OP_MREMAP] = 2, [OP_MPROTECT] = 3, [OP_MADVISE] = 2, [OP_TOUCH] = 4,
 	[OP_READ] = 5, [OP_WRITE] = 5, [OP_PREAD] = 5, [OP_PWRITE] = 5,
 	[OP_READV] = 3, [OP_WRITEV] = 3, [OP_LSEEK] = 3, [OP_POLL] = 2,
-	[OP_FORK] = 0,	/* chosen separately: rare */
+	[OP_SIGNAL] = 1, [OP_FORK] = 0,	/* chosen separately: rare */
 };
 
 /* the oracles */
@@ -159,13 +160,15 @@ static struct {
 	int nmaps;
 	uintptr_t arena;	/* [arena, arena + ARENA_LEN): ours to clobber */
 	int unpriv;
+	pid_t tids[16];		/* the worker threads, for OP_SIGNAL */
+	int ntids;
 	int nedu;
 	int has_fdc;
 	pthread_barrier_t start;
 } ps = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
 struct worker {
-	int index;
+	int index, tslot;	/* worker number; thread number in its process */
 	uint64_t rng;
 	struct stats *st;
 	unsigned char *scratch;	/* SCRATCH_LEN, guard pages on both sides */
@@ -1099,6 +1102,8 @@ static void do_mmap(struct worker *w)
 		flags &= ~MAP_FIXED;
 	if (f.type == FT_EDU && !ps.unpriv)
 		prot &= ~PROT_WRITE;	/* exclusion: writable BAR0 as root */
+	if ((flags & MAP_ANONYMOUS) && len > (4ul << 20))
+		len = PAGE;	/* real memory once touched: keep it small */
 	p = (void *)rec(OP_MMAP, (long)mmap((void *)addr, len, prot, flags, f.fd, off));
 	if (p == MAP_FAILED)
 		goto out;
@@ -1167,6 +1172,16 @@ static void do_madvise(struct worker *w)
 	pick_range(w, &a, &len);
 	if (adv == MADV_POPULATE_WRITE && !ps.unpriv && bar_in(a & ~(PAGE - 1), len + PAGE))
 		adv = MADV_POPULATE_READ;
+	/*
+	 * Populating anonymous memory (the arena, grown or anonymous mappings)
+	 * would eat the VM's RAM: only inside a mapping of a buffer or BAR.
+	 */
+	if (adv == MADV_POPULATE_READ || adv == MADV_POPULATE_WRITE) {
+		struct ment *m = map_at(a);
+
+		if (!m || m->type == MT_ANON || a + len > m->addr + m->len)
+			adv = MADV_DONTNEED;
+	}
 	rec(OP_MADVISE, madvise((void *)a, len, adv));
 	pthread_mutex_unlock(&ps.lock);
 }
@@ -1196,6 +1211,9 @@ static void do_mremap(struct worker *w)
 	default:
 		nlen = len;
 	}
+	/* anonymous memory is real memory once touched: keep it small */
+	if (old.type == MT_ANON && nlen > (4ul << 20))
+		nlen = len;
 	switch (rn(w, 6)) {
 	case 0:
 		flags = 0;
@@ -1354,6 +1372,23 @@ static void do_rw(struct worker *w, int op)
 			  iov[0].iov_base, f.type, ret);
 }
 
+/*
+ * SIGUSR1 (a handler without SA_RESTART) to a thread of this process:
+ * whatever it waits for in the kernel (the device lock, a transfer, a
+ * reap, the factorial unit) ends with EINTR or restarts.
+ */
+static void on_usr1(int sig)
+{
+}
+
+static void do_signal(struct worker *w)
+{
+	pid_t tid = ps.tids[rn(w, ps.ntids)];
+
+	if (tid)
+		rec(OP_SIGNAL, syscall(SYS_tgkill, getpid(), tid, SIGUSR1));
+}
+
 static void do_lseek(struct worker *w)
 {
 	struct fent f;
@@ -1429,7 +1464,9 @@ static void do_fork(struct worker *w)
 		child(w);	/* no rec(): the stats are shared memory */
 	if (rec(OP_FORK, pid) < 0)
 		return;
-	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) ||
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (!WIFEXITED(status) ||
 	    WEXITSTATUS(status)) {
 		w->st->child_bad++;
 		violation(w, V_CHILD, "forked child ended with status %#x", status);
@@ -1457,6 +1494,7 @@ static void *worker_main(void *arg)
 
 	for (int i = 0; i < OP_MAX; i++)
 		total += op_weight[i];
+	ps.tids[w->tslot] = gettid();
 	/* every mapping exists before the first call: see pick_ptr() */
 	pthread_barrier_wait(&ps.start);
 	while (w->calls < w->quota) {
@@ -1485,6 +1523,7 @@ static void *worker_main(void *arg)
 		case OP_TOUCH: do_touch(w); break;
 		case OP_LSEEK: do_lseek(w); break;
 		case OP_POLL: do_poll(w); break;
+		case OP_SIGNAL: do_signal(w); break;
 		default: do_rw(w, op); break;
 		}
 		clock_gettime(CLOCK_MONOTONIC, &t1);
@@ -1532,6 +1571,10 @@ static void worker_process(int p, int threads, uint64_t seed, uint64_t quota,
 
 	sigaction(SIGSEGV, &sa, NULL);
 	sigaction(SIGBUS, &sa, NULL);
+	sa.sa_handler = on_usr1;
+	sa.sa_flags = 0;
+	sigaction(SIGUSR1, &sa, NULL);
+	ps.ntids = threads;
 	ps.arena = (uintptr_t)mmap(NULL, ARENA_LEN, PROT_NONE,
 				   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if ((void *)ps.arena == MAP_FAILED)
@@ -1547,6 +1590,7 @@ static void worker_process(int p, int threads, uint64_t seed, uint64_t quota,
 		struct worker *x = &w[t];
 
 		x->index = p * threads + t;
+		x->tslot = t;
 		x->st = &st[x->index];
 		x->rng = x->st->seed;
 		x->st->unpriv = unpriv;
