@@ -2015,6 +2015,22 @@ static void fault_injection_phase(void)
 	    module_refcnt());
 }
 
+/* MemAvailable in MiB, -1 if unknown */
+static long mem_available(void)
+{
+	char line[128];
+	long kb = -1;
+	FILE *f = fopen("/proc/meminfo", "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "MemAvailable: %ld kB", &kb) == 1)
+			break;
+	fclose(f);
+	return kb < 0 ? -1 : kb / 1024;
+}
+
 static uint64_t default_seed(void)
 {
 	const char *s = getenv("DMAKIT_FUZZ_SEED");
@@ -2051,6 +2067,7 @@ int main(int argc, char **argv)
 	uint64_t calls = calls_env && *calls_env ? strtoull(calls_env, NULL, 0) : 100000;
 	int procs = 3, threads = 3, dma = 4, nw, ok_exit = 1, timeout = 300;
 	int fault_injection = 1;
+	long avail, min_avail = -1, avail0 = mem_available();
 	uint64_t tot[OP_MAX] = { 0 }, tot_ok[OP_MAX] = { 0 }, cmd[16] = { 0 };
 	uint64_t tot_ns[OP_MAX] = { 0 }, vk[V_MAX] = { 0 };
 	uint64_t cmd_ok[16] = { 0 }, err[NERR + 1] = { 0 }, sum = 0;
@@ -2165,6 +2182,9 @@ int main(int argc, char **argv)
 				}
 			continue;
 		}
+		avail = mem_available();
+		if (avail >= 0 && (min_avail < 0 || avail < min_avail))
+			min_avail = avail;
 		if (now() - t0 > timeout) {
 			printf("# workers still running after %d s: killing them "
 			       "(a hang: see the console for blocked tasks)\n", timeout);
@@ -2222,6 +2242,8 @@ int main(int argc, char **argv)
 			printf("#   %-14s %llu\n", e == 0 ? "success" : e == NERR ? "other" :
 			       strerrorname_np(e) ? strerrorname_np(e) : "?",
 			       (unsigned long long)err[e]);
+	printf("# MemAvailable: %ld MiB before the run, %ld MiB at the lowest\n",
+	       avail0, min_avail);
 	printf("# signals caught: SIGSEGV %llu, SIGBUS %llu; forks %llu; calls that "
 	       "could start the device %llu, floppy reads %llu\n",
 	       (unsigned long long)segv, (unsigned long long)bus,
