@@ -2066,7 +2066,8 @@ int main(int argc, char **argv)
 	uint64_t seed = default_seed();
 	uint64_t calls = calls_env && *calls_env ? strtoull(calls_env, NULL, 0) : 100000;
 	int procs = 3, threads = 3, dma = 4, nw, ok_exit = 1, timeout = 300;
-	int fault_injection = 1;
+	int fault_injection = 1, only = -1, unpriv_proc, only_unpriv = 0;
+	uint64_t only_seed = 0;
 	long avail, min_avail = -1, avail0 = mem_available();
 	uint64_t tot[OP_MAX] = { 0 }, tot_ok[OP_MAX] = { 0 }, cmd[16] = { 0 };
 	uint64_t tot_ns[OP_MAX] = { 0 }, vk[V_MAX] = { 0 };
@@ -2075,7 +2076,7 @@ int main(int argc, char **argv)
 	const char *first_viol = NULL;
 	struct stats *st;
 	pid_t *pids;
-	double t0, t1;
+	double t0, t1, t_start;
 	char why[160];
 	int edu_count;
 
@@ -2096,10 +2097,12 @@ int main(int argc, char **argv)
 			timeout = atoi(v);
 		else if (!strcmp(argv[i], "--fault-injection"))
 			fault_injection = atoi(v);
+		else if (!strcmp(argv[i], "--only"))
+			only = atoi(v);
 		else {
 			fprintf(stderr, "usage: %s [--seed S] [--calls N] "
 				"[--procs P] [--threads T] [--dma D] [--timeout S] "
-				"[--fault-injection 0|1]\n", argv[0]);
+				"[--fault-injection 0|1] [--only W]\n", argv[0]);
 			return 2;
 		}
 		i++;
@@ -2107,6 +2110,7 @@ int main(int argc, char **argv)
 	if (procs < 1 || threads < 1 || procs > 16 || threads > 16)
 		return 2;
 	nw = procs * threads;
+	unpriv_proc = procs > 1 ? procs - 1 : -1;
 	edu_count = getenv("DMAKIT_EDU_COUNT") ? atoi(getenv("DMAKIT_EDU_COUNT")) : 2;
 	ps.nedu = edu_count;
 	ps.has_fdc = !access("/dev/dmakit-fd0", F_OK);
@@ -2120,7 +2124,8 @@ int main(int argc, char **argv)
 	       "DMAKIT_FUZZ_SEED" : "fixed per lane: FNV-1a of dmakit-fuzz:$DMAKIT_LANE",
 	       (unsigned long long)calls, procs, threads, dma);
 	printf("# reproduce: DMAKIT_FUZZ_SEED=%#llx DMAKIT_FUZZ_CALLS=%llu "
-	       "(or fuzz --seed %#llx --calls %llu --procs %d --threads %d)\n",
+	       "(or fuzz --seed %#llx --calls %llu --procs %d --threads %d; "
+	       "one worker's stream alone: add --only W)\n",
 	       (unsigned long long)seed, (unsigned long long)calls,
 	       (unsigned long long)seed, (unsigned long long)calls, procs, threads);
 	printf("# excluded: DMAKIT_IOC_EDU_STRAY (deliberate stray DMA); writable BAR0 "
@@ -2129,7 +2134,21 @@ int main(int argc, char **argv)
 	       "the host checks the floppy image)\n");
 	printf("# /dev/dmakit-fd0: %s; edu devices: %d; unprivileged (uid 65534) "
 	       "worker process: %s\n", ps.has_fdc ? "fuzzed read-only" : "absent",
-	       edu_count, procs > 1 ? "the last one" : "none (--procs 1)");
+	       edu_count, unpriv_proc >= 0 ? "the last one" : "none");
+
+	if (only >= nw)
+		return 2;
+	if (only >= 0) {
+		/* worker W's stream alone, as it was in the P x T layout */
+		only_seed = mix64(seed + 0x9e3779b97f4a7c15ull * (only + 1));
+		only_unpriv = only / threads == unpriv_proc;
+		calls = calls / nw + (only == 0 ? calls % nw : 0);
+		procs = threads = nw = 1;
+		unpriv_proc = only_unpriv ? 0 : -1;
+	}
+	if (only >= 0)
+		printf("# --only %d: worker %d's stream alone (%llu calls)\n", only,
+		       only, (unsigned long long)calls);
 
 	/* stats in shared memory, guard pages around it */
 	st = mmap(NULL, nw * sizeof(*st) + 2 * PAGE, PROT_NONE,
@@ -2140,13 +2159,15 @@ int main(int argc, char **argv)
 	mprotect(st, nw * sizeof(*st), PROT_READ | PROT_WRITE);
 	memset(st, 0, nw * sizeof(*st));
 	for (int i = 0; i < nw; i++) {
-		st[i].seed = mix64(seed + 0x9e3779b97f4a7c15ull * (i + 1));
-		printf("# worker %d (process %d thread %d%s): seed %#llx\n", i,
-		       i / threads, i % threads,
-		       procs > 1 && i / threads == procs - 1 ? ", uid 65534" : "",
+		st[i].seed = only >= 0 ? only_seed :
+			     mix64(seed + 0x9e3779b97f4a7c15ull * (i + 1));
+		printf("# worker %d (process %d thread %d%s): seed %#llx\n",
+		       only >= 0 ? only : i, i / threads, i % threads,
+		       i / threads == unpriv_proc ? ", uid 65534" : "",
 		       (unsigned long long)st[i].seed);
 	}
 
+	t_start = now();
 	if (fault_injection)
 		fault_injection_phase();
 
@@ -2157,7 +2178,7 @@ int main(int argc, char **argv)
 		if (pids[p] == 0)
 			worker_process(p, threads, seed,
 				       calls / nw + (p == 0 ? calls % nw : 0),
-				       dma, procs > 1 && p == procs - 1, st);
+				       dma, p == unpriv_proc, st);
 		if (pids[p] < 0) {
 			tap(0, "fork worker process %d: %s", p, strerror(errno));
 			return 1;
@@ -2283,7 +2304,8 @@ int main(int argc, char **argv)
 		tap(ok, "edu0 moves data after the reload%s%s", ok ? "" : ": ",
 		    ok ? "" : why);
 	}
-	printf("# fuzz wall time: %.1f s (workers %.1f s)\n", now() - t0, t1 - t0);
+	printf("# fuzz wall time: %.1f s (random calls %.1f s)\n", now() - t_start,
+	       t1 - t0);
 	printf("1..%d\n", tap_n);
 	return tap_failed ? 1 : 0;
 }
