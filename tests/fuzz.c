@@ -964,8 +964,9 @@ static void do_ioctl_weird(struct worker *w)
 	if (cmd == base && rn(w, 2))	/* a known one: keep it harmless */
 		cmd = DMAKIT_IOC_INFO;
 	ret = rec(OP_IOCTL_WEIRD, ioctl(on.fd, cmd, pick_ptr(w, 512, NULL)));
+	/* EBADF: a sibling thread closed the fd meanwhile */
 	if (_IOC_TYPE(cmd) == DMAKIT_IOC_MAGIC && !is_known(cmd) &&
-	    !(ret < 0 && errno == ENOTTY))
+	    !(ret < 0 && (errno == ENOTTY || errno == EBADF)))
 		violation(w, V_ENOTTY, "unknown ioctl %#x on fd type %d: %ld (%s), not ENOTTY",
 			  cmd, on.type, ret, ret < 0 ? strerror(errno) : "ok");
 }
