@@ -470,9 +470,6 @@ struct dmakit_edu_raise_irq {
 /* largest transfer that fits the edu device window (see docs/hardware.md) */
 #define DMAKIT_EDU_WINDOW_MAX	4095u
 
-/* dmakit_edu_loopback.flags */
-#define DMAKIT_LOOPBACK_HIGHMEM	0x1	/* prefer pages from the highest zone */
-
 /**
  * struct dmakit_edu_loopback - DMAKIT_IOC_EDU_LOOPBACK.
  *
@@ -484,7 +481,7 @@ struct dmakit_edu_raise_irq {
  * @src:         in: user address of @len bytes to send.
  * @dst:         in: user address receiving the @len bytes that came back.
  * @len:         in: 1..DMAKIT_EDU_WINDOW_MAX.
- * @flags:       in: DMAKIT_LOOPBACK_*.
+ * @flags:       in: 0 (no flag is defined).
  * @phys:        out: physical address of the two pages (to, from); 0 unless
  *               the caller has CAP_SYS_ADMIN.
  * @dma:         out: bus addresses the device was given (to, from); 0
