@@ -226,6 +226,8 @@ int dmakit_buf_alloc(int fd, uint32_t kind, size_t size, uint32_t flags,
 	int ret;
 
 	buf->fd = -1;
+	buf->kind = 0;
+	buf->size = 0;
 	buf->addr = NULL;
 	ret = do_ioctl(fd, DMAKIT_IOC_ALLOC, &a);
 	if (ret)
@@ -263,12 +265,20 @@ int dmakit_buf_unmap(struct dmakit_buf *buf)
 
 void dmakit_buf_free(struct dmakit_buf *buf)
 {
-	if (buf->addr)
-		munmap(buf->addr, buf->size);
-	if (buf->fd >= 0)
-		close(buf->fd);
+	/*
+	 * Only what dmakit_buf_alloc() filled in (kind is a DMAKIT_KIND_*,
+	 * never 0): a zero-filled struct must not close fd 0.
+	 */
+	if (buf->kind) {
+		if (buf->addr)
+			munmap(buf->addr, buf->size);
+		if (buf->fd >= 0)
+			close(buf->fd);
+	}
 	buf->addr = NULL;
 	buf->fd = -1;
+	buf->kind = 0;
+	buf->size = 0;
 }
 
 int dmakit_buf_info(const struct dmakit_buf *buf, struct dmakit_buf_info *info)

@@ -173,8 +173,9 @@ DMAKIT_API int dmakit_buf_unmap(struct dmakit_buf *buf);
 /**
  * dmakit_buf_free() - unmap and close the buffer. The memory goes when no
  * other fd or mapping holds it (a transfer in flight holds it too).
- * @buf: a buffer from dmakit_buf_alloc(), or DMAKIT_BUF_INIT (no-op).
- * Afterwards @buf->fd is -1 and @buf->addr NULL.
+ * @buf: a buffer from dmakit_buf_alloc(), or one that holds none
+ *       (DMAKIT_BUF_INIT, zero-filled, failed or freed already: no-op).
+ * Afterwards @buf->fd is -1, @buf->addr NULL, @buf->kind and @buf->size 0.
  */
 DMAKIT_API void dmakit_buf_free(struct dmakit_buf *buf);
 
