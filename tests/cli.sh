@@ -10,17 +10,7 @@ rm -rf $T
 mkdir -p $T
 
 # expect "description" "pattern" command...: exit 0 and a line matching pattern
-expect() {
-	desc=$1 pattern=$2
-	shift 2
-	out=$("$@" 2>&1)
-	if [ $? -eq 0 ] && echo "$out" | grep -q -- "$pattern"; then
-		tap_ok "$desc"
-	else
-		tap_fail "$desc"
-		echo "$out" | sed 's/^/# /'
-	fi
-}
+expect() { tap_expect "$@"; }
 
 # status "description" N command...: the command exits with status N
 status() {

@@ -5,19 +5,9 @@
 lsmod | grep -q '^dmakit ' || insmod /lib/dmakit/dmakit.ko $DMAKIT_MODPARAMS
 start=$(date +%s)
 
-# run "description" pattern command...: exit 0 and a line matching pattern
-run() {
-	desc=$1 pattern=$2
-	shift 2
-	out=$("$@" 2>&1)
-	if [ $? -eq 0 ] && echo "$out" | grep -q -- "$pattern"; then
-		tap_ok "$desc"
-	else
-		tap_fail "$desc"
-		echo "$out" | sed 's/^/# /'
-	fi
-	echo "$out" | sed 's/^/# /'
-}
+# run "description" pattern command...: exit 0 and a line matching
+# pattern; the example's output goes to the log either way
+run() { tap_expect "$@" && echo "$out" | sed 's/^/# /'; }
 
 for kind in contig pages vmalloc; do
 	run "map_buffer $kind: mapping and fd agree" \

@@ -31,6 +31,22 @@ tap_check() {
 	fi
 }
 
+# tap_expect "description" pattern command [args...]: the command exits 0
+# and prints a line matching pattern; its output is left in $out and shown
+# on a failure. Returns 0 on a pass.
+tap_expect() {
+	desc=$1 pattern=$2
+	shift 2
+	out=$("$@" 2>&1)
+	if [ $? -eq 0 ] && echo "$out" | grep -q -- "$pattern"; then
+		tap_ok "$desc"
+		return 0
+	fi
+	tap_fail "$desc"
+	echo "$out" | sed 's/^/# /'
+	return 1
+}
+
 tap_done() {
 	echo "1..$tap_n"
 	[ "$tap_failed" -eq 0 ]
