@@ -35,7 +35,7 @@ struct subject {
 	const char *name;
 	int kind;		/* DMAKIT_KIND_*, 0 = anonymous, -1 = udmabuf */
 	int fault_batch;	/* for pages/vmalloc; 0 = leave as is */
-	double touch[MAX_ROUNDS], read[MAX_ROUNDS];
+	double touch[MAX_ROUNDS], map[MAX_ROUNDS], read[MAX_ROUNDS];
 	const char *unavailable;
 	long faults;
 };
@@ -121,6 +121,7 @@ static void measure(struct subject *s, int round)
 		s->unavailable = strerror(errno);
 		goto out;
 	}
+	s->map[round] = now() - t;
 	for (size_t off = 0; off < size; off += PAGE)
 		p[off] = 1;
 	s->touch[round] = now() - t;
@@ -198,24 +199,25 @@ int main(int argc, char **argv)
 
 	anon_touch = median(subjects[0].touch);
 	anon_read = median(subjects[0].read);
-	printf("| %zu MiB | mmap + first touch (ms) | vs anonymous | faults | "
+	printf("| %zu MiB | mmap + first touch (ms) | vs anonymous | of it mmap (ms) | faults | "
 	       "sequential read (ms) | read speed vs anonymous |\n", size >> 20);
-	printf("|---|---:|---:|---:|---:|---:|\n");
+	printf("|---|---:|---:|---:|---:|---:|---:|\n");
 	for (int i = 0; i < n; i++) {
 		struct subject *s = &subjects[i];
 		char faults[32] = "-";
 		double t, rd;
 
 		if (s->unavailable) {
-			printf("| %s | n/a: %s | | | | |\n", s->name, s->unavailable);
+			printf("| %s | n/a: %s | | | | | |\n", s->name, s->unavailable);
 			continue;
 		}
 		t = median(s->touch);
 		rd = median(s->read);
 		if (s->kind > 0)
 			snprintf(faults, sizeof(faults), "%ld", s->faults);
-		printf("| %s | %.1f | %.2fx | %s | %.1f | %.2fx |\n", s->name,
-		       t * 1e3, t / anon_touch, faults, rd * 1e3, anon_read / rd);
+		printf("| %s | %.1f | %.2fx | %.2f | %s | %.1f | %.2fx |\n", s->name,
+		       t * 1e3, t / anon_touch, median(s->map) * 1e3, faults,
+		       rd * 1e3, anon_read / rd);
 	}
 	printf("\nmedian of %d rounds after one warm-up round; \"vs anonymous\" "
 	       "is time / anonymous time (lower is better), read speed is "

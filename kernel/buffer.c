@@ -185,6 +185,24 @@ static int buffer_alloc_memory(struct dmakit_buffer *buf)
 	}
 }
 
+/*
+ * The highest physical address of the buffer: a transfer can tell in one
+ * comparison with the DMA mask that no page of it lies beyond the device.
+ */
+static void buffer_note_phys_max(struct dmakit_buffer *buf)
+{
+	pgoff_t i;
+
+	if (!buf->pages) {	/* contiguous, or coherent: not mapped per transfer */
+		buf->phys_max = virt_addr_valid(buf->vaddr) ?
+				virt_to_phys(buf->vaddr) + buf->size - 1 : 0;
+		return;
+	}
+	for (i = 0; i < buf->npages; i++)
+		buf->phys_max = max(buf->phys_max,
+				    page_to_phys(buf->pages[i]) + PAGE_SIZE - 1);
+}
+
 static void buffer_free(struct dmakit_buffer *buf)
 {
 	pgoff_t i;
@@ -435,6 +453,7 @@ long dmakit_buffer_alloc(struct dmakit_alloc __user *uarg,
 	err = buffer_alloc_memory(buf);
 	if (err)
 		goto err_free;
+	buffer_note_phys_max(buf);
 
 	fd = get_unused_fd_flags(arg.flags & DMAKIT_ALLOC_CLOEXEC ? O_CLOEXEC : 0);
 	if (fd < 0) {

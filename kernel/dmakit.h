@@ -57,6 +57,7 @@ struct dmakit_buffer {
 	bool from_cma;
 	dma_addr_t cma_dma;
 	struct page **pages;
+	phys_addr_t phys_max;		/* last byte of its highest page */
 	struct device *dma_dev;
 	dma_addr_t dma_handle;
 	struct mm_struct *locked_mm;

@@ -88,6 +88,7 @@ struct xfer_side {
 	u64 off;
 	enum dma_data_direction dir;
 	bool single;			/* dma_map_single/page, else sgt */
+	bool by_page;			/* ... dma_map_page */
 	bool coherent;			/* coherent buffer: no mapping */
 	bool mapped;
 	dma_addr_t dma;
@@ -151,7 +152,9 @@ static bool dma_bounced(struct dmakit_engine *eng, dma_addr_t dma)
 /*
  * Can the DMA API give the device a bus address for pages @first..@last of
  * side @s? Without an IOMMU or swiotlb, memory above the mask cannot be
- * reached at all, and dma-direct would warn: answer EIO instead.
+ * reached at all, and dma-direct would warn: answer EIO instead. A buffer
+ * wholly below the mask (its highest page, noted at allocation) needs no
+ * walk, nor does a translating or bouncing DMA layer.
  */
 static bool side_reachable(struct dmakit_engine *eng, struct xfer_side *s,
 			   pgoff_t first, pgoff_t last)
@@ -159,7 +162,12 @@ static bool side_reachable(struct dmakit_engine *eng, struct xfer_side *s,
 	u64 mask = dma_get_mask(eng->dev);
 	pgoff_t i;
 
-	if (eng->translated || is_swiotlb_active(eng->dev))
+	if (eng->translated)
+		return true;
+	if (s->page ? page_to_phys(s->page) + PAGE_SIZE - 1 <= mask :
+		      s->buf->phys_max <= mask)
+		return true;
+	if (eng->bounces || is_swiotlb_active(eng->dev))
 		return true;
 	for (i = first; i <= last; i++)
 		if (page_to_phys(side_page(s, i)) + PAGE_SIZE - 1 > mask)
@@ -175,6 +183,8 @@ MODULE_PARM_DESC(fault_dma_map,
 /* fault_dma_map: is this mapping call the one that must fail? */
 static bool fault_dma_map_hit(void)
 {
+	if (likely(!READ_ONCE(fault_dma_map)))
+		return false;	/* unarmed: no call on the mapping path */
 	return dmakit_fault_take(&fault_dma_map) == 1;
 }
 
@@ -315,15 +325,22 @@ static int side_map(struct xfer_req *xr, struct xfer_side *s)
 	if (s->buf && s->buf->kind == DMAKIT_KIND_CONTIG &&
 	    xr->len > xr->eng->max_map)
 		return side_map_contig_sg(xr, s, first, last);
-	if (s->page || s->buf->kind == DMAKIT_KIND_CONTIG) {
+	/*
+	 * One mapping call without an sg_table: a kernel page, a contig range,
+	 * or a range inside one page of a page array (dma_map_page).
+	 */
+	if (s->page || s->buf->kind == DMAKIT_KIND_CONTIG || first == last) {
 		if (fault_dma_map_hit())
 			return -EIO;	/* as dma_mapping_error() below */
-		if (s->page)
-			s->dma = dma_map_page(dev, s->page, s->off, xr->len,
+		if (s->page || s->buf->kind != DMAKIT_KIND_CONTIG) {
+			s->dma = dma_map_page(dev, side_page(s, first),
+					      offset_in_page(s->off), xr->len,
 					      s->dir);
-		else
+			s->by_page = true;
+		} else {
 			s->dma = dma_map_single(dev, s->buf->vaddr + s->off,
 						xr->len, s->dir);
+		}
 		if (dma_mapping_error(dev, s->dma))
 			return -EIO;
 		s->single = true;
@@ -351,7 +368,7 @@ static void side_unmap(struct xfer_req *xr, struct xfer_side *s)
 
 	if (!s->mapped)
 		return;
-	if (s->single && s->page)
+	if (s->single && s->by_page)
 		dma_unmap_page(dev, s->dma, xr->len, s->dir);
 	else if (s->single)
 		dma_unmap_single(dev, s->dma, xr->len, s->dir);
@@ -430,6 +447,18 @@ static int xfer_alloc_segs(struct xfer_req *xr, size_t max)
 	return req->segs ? 0 : -ENOMEM;
 }
 
+/* one side mapped in one piece, to or from the device: one segment */
+static void xfer_one_seg(struct xfer_req *xr)
+{
+	struct dmakit_req *req = &xr->req;
+
+	req->segs = xr->inline_segs;
+	req->segs[0] = (struct dmakit_seg){ .bus = xr->side[0].dma,
+		.dev_off = xr->dev_off, .len = xr->len,
+		.to_device = xr->dir == DMAKIT_DIR_TO_DEVICE };
+	req->nsegs = 1;
+}
+
 static int xfer_build_segs(struct xfer_req *xr)
 {
 	struct dmakit_req *req = &xr->req;
@@ -439,9 +468,10 @@ static int xfer_build_segs(struct xfer_req *xr)
 	u64 pos;
 
 	/* every DMA segment end and every chunk end may cut a segment */
-	max = xr->side[0].dma_segments + div64_u64(xr->len, window) + 1;
+	max = xr->len <= window ? 1 : div64_u64(xr->len, window) + 1;
+	max = max * xr->nsides + xr->side[0].dma_segments;
 	if (xr->nsides == 2)
-		max += xr->side[1].dma_segments + div64_u64(xr->len, window) + 1;
+		max += xr->side[1].dma_segments;
 	if (xfer_alloc_segs(xr, max))
 		return -ENOMEM;
 
@@ -575,9 +605,13 @@ static int xfer_prepare_sides(struct xfer_req *xr)
 			goto err_unmap;
 		bounced += xr->side[i].bounced;
 	}
-	err = xfer_build_segs(xr);
-	if (err)
-		goto err_unmap;
+	if (xr->dir != DMAKIT_DIR_COPY && xr->side[0].single) {
+		xfer_one_seg(xr);	/* what xfer_build_segs() would make */
+	} else {
+		err = xfer_build_segs(xr);
+		if (err)
+			goto err_unmap;
+	}
 	xr->req.bounced = bounced;	/* counted when the request retires */
 	return 0;
 
