@@ -35,6 +35,7 @@ struct subject {
 	const char *name;
 	int kind;		/* DMAKIT_KIND_*, 0 = anonymous, -1 = udmabuf */
 	int fault_batch;	/* for pages/vmalloc; 0 = leave as is */
+	uint32_t flags;		/* DMAKIT_ALLOC_* */
 	double touch[MAX_ROUNDS], map[MAX_ROUNDS], read[MAX_ROUNDS];
 	const char *unavailable;
 	long faults;
@@ -62,7 +63,8 @@ static int set_fault_batch(int batch)
 static int open_subject(struct subject *s)
 {
 	if (s->kind > 0) {
-		struct dmakit_alloc a = { .size = size, .kind = s->kind };
+		struct dmakit_alloc a = { .size = size, .kind = s->kind,
+					  .flags = s->flags };
 		int ctl = open("/dev/dmakit", O_RDWR);
 
 		if (ctl < 0 || ioctl(ctl, DMAKIT_IOC_ALLOC, &a)) {
@@ -169,6 +171,8 @@ int main(int argc, char **argv)
 		{ .name = "dmakit vmalloc, fault_batch 1", .kind = DMAKIT_KIND_VMALLOC, .fault_batch = 1 },
 		{ .name = "dmakit vmalloc, fault_batch 16", .kind = DMAKIT_KIND_VMALLOC, .fault_batch = 16 },
 		{ .name = "dmakit vmalloc, fault_batch 512", .kind = DMAKIT_KIND_VMALLOC, .fault_batch = 512 },
+		{ .name = "dmakit pages, DMAKIT_ALLOC_PREMAP", .kind = DMAKIT_KIND_PAGES, .flags = DMAKIT_ALLOC_PREMAP },
+		{ .name = "dmakit vmalloc, DMAKIT_ALLOC_PREMAP", .kind = DMAKIT_KIND_VMALLOC, .flags = DMAKIT_ALLOC_PREMAP },
 		{ .name = "kernel udmabuf (memfd -> dma-buf)", .kind = -1 },
 	};
 	const int n = sizeof(subjects) / sizeof(subjects[0]);

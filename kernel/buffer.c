@@ -398,7 +398,12 @@ struct dmakit_buffer *dmakit_buffer_of(struct file *file)
 static int buffer_check(const struct dmakit_alloc *arg,
 			struct device *dma_dev)
 {
-	if (arg->flags & ~(DMAKIT_ALLOC_RDONLY | DMAKIT_ALLOC_CLOEXEC))
+	if (arg->flags & ~(DMAKIT_ALLOC_RDONLY | DMAKIT_ALLOC_CLOEXEC |
+			   DMAKIT_ALLOC_PREMAP))
+		return -EINVAL;
+	/* the other kinds are mapped whole at mmap time anyway */
+	if ((arg->flags & DMAKIT_ALLOC_PREMAP) &&
+	    arg->kind != DMAKIT_KIND_PAGES && arg->kind != DMAKIT_KIND_VMALLOC)
 		return -EINVAL;
 	if (arg->pad || arg->reserved[0] || arg->reserved[1])
 		return -EINVAL;

@@ -16,7 +16,9 @@
  *            VMA may grow with mremap, and a touch beyond the buffer is
  *            SIGBUS, never foreign memory. (remap_vmalloc_range() would map
  *            vmalloc memory at once but forbids growth; one fault path
- *            serves both kinds.)
+ *            serves both kinds.) With DMAKIT_ALLOC_PREMAP, mmap installs
+ *            every page at once as PFN mappings, like contig: no faults,
+ *            but get_user_pages() cannot take them (buffer_premap()).
  *
  * Every kind: MAP_SHARED only (a private copy of device memory makes no
  * sense), offset and length inside the buffer, and the core's rule for a
@@ -94,6 +96,45 @@ static vm_fault_t buffer_vm_fault(struct vm_fault *vmf)
 	return VM_FAULT_NOPAGE;
 }
 
+/* DMAKIT_ALLOC_PREMAP: the pages of a new VMA, one PTE each, in order */
+struct premap {
+	struct mm_struct *mm;
+	struct page **pages;
+	pgprot_t prot;
+};
+
+static int premap_pte(pte_t *pte, unsigned long addr, void *data)
+{
+	struct premap *p = data;
+
+	if (!pte_none(*pte))
+		return -EBUSY;	/* a new VMA has none: never seen */
+	/* special: no refcount, rmap or rss, as remap_pfn_range() installs */
+	set_pte_at(p->mm, addr, pte, pte_mkspecial(mk_pte(*p->pages++, p->prot)));
+	return 0;
+}
+
+/*
+ * Install every page of a new pages/vmalloc VMA at mmap time, as PFN
+ * mappings (i915's remap_io_sg() does the same for its own pages): no
+ * fault on first touch, and one page-table walk for the whole range. The
+ * price: get_user_pages() cannot take such a page (O_DIRECT, zero-copy
+ * transfers of the mapping are EFAULT). The VMA stays VM_MIXEDMAP: a PTE
+ * zapped later (MADV_DONTNEED) or a range grown by mremap comes back
+ * through buffer_vm_fault(), refcounted.
+ */
+static int buffer_premap(struct dmakit_buffer *buf, struct vm_area_struct *vma)
+{
+	struct premap p = {
+		.mm = vma->vm_mm,
+		.pages = &buf->pages[vma->vm_pgoff],
+		.prot = vma->vm_page_prot,
+	};
+
+	return apply_to_page_range(vma->vm_mm, vma->vm_start,
+				   vma->vm_end - vma->vm_start, premap_pte, &p);
+}
+
 static const struct vm_operations_struct buffer_fault_vm_ops = {
 	.open = buffer_vm_open,
 	.close = buffer_vm_close,
@@ -130,7 +171,8 @@ static bool mmap_range_ok(pgoff_t npages, unsigned long pgoff,
  * @vma:  the new mapping.
  *
  * Return: 0; -EINVAL for a private mapping or a range outside the buffer;
- * -EAGAIN/-ENOMEM from remap_pfn_range().
+ * -EAGAIN/-ENOMEM from remap_pfn_range() or, premapping, from the page
+ * table allocation.
  */
 int dmakit_buffer_mmap(struct file *file, struct vm_area_struct *vma)
 {
@@ -167,6 +209,12 @@ int dmakit_buffer_mmap(struct file *file, struct vm_area_struct *vma)
 		vma->vm_ops = &buffer_fault_vm_ops;
 		/* vm_insert_pages() from the fault path needs VM_MIXEDMAP set now */
 		vma->vm_flags |= VM_MIXEDMAP | VM_DONTDUMP; /* vm_flags_set() from 6.3 */
+		if (buf->flags & DMAKIT_ALLOC_PREMAP) {
+			/* on error the core unmaps what was installed */
+			err = buffer_premap(buf, vma);
+			if (err)
+				return err;
+		}
 	}
 	/* the core calls .open for copies and splits, not for the first VMA */
 	buffer_vm_open(vma);

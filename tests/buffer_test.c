@@ -7,6 +7,7 @@
 #include <setjmp.h>
 #include <signal.h>
 #include <sys/mman.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 
 #include "dmakit_test.h"
@@ -109,6 +110,8 @@ static const char *kind_name(uint32_t kind)
 	       kind == DMAKIT_KIND_PAGES ? "pages" : "vmalloc";
 }
 
+#define PREMAP DMAKIT_ALLOC_PREMAP
+
 /* ---- every kind x every size -------------------------------------------- */
 
 FIXTURE(buf) {
@@ -119,23 +122,29 @@ FIXTURE(buf) {
 
 FIXTURE_VARIANT(buf) {
 	uint32_t kind;
+	uint32_t flags;
 	uint64_t size;
 };
 
-#define BUF_VARIANT(k, name, sz) \
-	FIXTURE_VARIANT_ADD(buf, k##_##name) { .kind = DMAKIT_KIND_##k, .size = (sz) }
-#define BUF_SIZES(k) \
-	BUF_VARIANT(k, 1page, PAGE); \
-	BUF_VARIANT(k, 3pages, 3 * PAGE); \
-	BUF_VARIANT(k, 1MiB_plus_1page, MiB + PAGE); \
-	BUF_VARIANT(k, 64MiB, 64 * MiB)
+#define BUF_VARIANT(k, f, name, sz) \
+	FIXTURE_VARIANT_ADD(buf, k##_##name) { .kind = DMAKIT_KIND_##k, \
+		.flags = (f), .size = (sz) }
+#define BUF_SIZES(k, f) \
+	BUF_VARIANT(k, f, 1page, PAGE); \
+	BUF_VARIANT(k, f, 3pages, 3 * PAGE); \
+	BUF_VARIANT(k, f, 1MiB_plus_1page, MiB + PAGE); \
+	BUF_VARIANT(k, f, 64MiB, 64 * MiB)
 
 #define DMAKIT_KIND_contig DMAKIT_KIND_CONTIG
 #define DMAKIT_KIND_pages DMAKIT_KIND_PAGES
 #define DMAKIT_KIND_vmalloc DMAKIT_KIND_VMALLOC
-BUF_SIZES(contig);
-BUF_SIZES(pages);
-BUF_SIZES(vmalloc);
+#define DMAKIT_KIND_pages_premap DMAKIT_KIND_PAGES
+#define DMAKIT_KIND_vmalloc_premap DMAKIT_KIND_VMALLOC
+BUF_SIZES(contig, 0);
+BUF_SIZES(pages, 0);
+BUF_SIZES(vmalloc, 0);
+BUF_SIZES(pages_premap, PREMAP);
+BUF_SIZES(vmalloc_premap, PREMAP);
 
 /* contig beyond the buddy allocator's largest block (4 MiB) needs CMA */
 static int too_big_for_kind(const FIXTURE_VARIANT(buf) *v)
@@ -147,7 +156,8 @@ static int too_big_for_kind(const FIXTURE_VARIANT(buf) *v)
 FIXTURE_SETUP(buf)
 {
 	self->map = MAP_FAILED;
-	self->fd = buf_alloc(variant->size, variant->kind, 0, &self->size);
+	self->fd = buf_alloc(variant->size, variant->kind, variant->flags,
+			     &self->size);
 	if (too_big_for_kind(variant)) {
 		ASSERT_EQ(-E2BIG, self->fd) TH_LOG("%s of %llu bytes",
 			kind_name(variant->kind), (unsigned long long)variant->size);
@@ -258,7 +268,9 @@ TEST(alloc_rejects_bad_arguments)
 	EXPECT_EQ(-EINVAL, buf_alloc(0, DMAKIT_KIND_PAGES, 0, NULL));
 	EXPECT_EQ(-EINVAL, buf_alloc(PAGE, 0, 0, NULL));
 	EXPECT_EQ(-EINVAL, buf_alloc(PAGE, 4, 0, NULL));
-	EXPECT_EQ(-EINVAL, buf_alloc(PAGE, DMAKIT_KIND_PAGES, 0x4, NULL));
+	EXPECT_EQ(-EINVAL, buf_alloc(PAGE, DMAKIT_KIND_PAGES, 0x8, NULL));
+	/* contig (and coherent) are mapped whole at mmap time anyway */
+	EXPECT_EQ(-EINVAL, buf_alloc(PAGE, DMAKIT_KIND_CONTIG, PREMAP, NULL));
 	EXPECT_EQ(-EINVAL, buf_alloc(PAGE, DMAKIT_KIND_PAGES, 0x80000000, NULL));
 	EXPECT_EQ(-E2BIG, buf_alloc(1ull << 40, DMAKIT_KIND_PAGES, 0, NULL));
 	EXPECT_EQ(-E2BIG, buf_alloc(~0ull, DMAKIT_KIND_VMALLOC, 0, NULL));
@@ -384,17 +396,20 @@ FIXTURE(rules) {
 
 FIXTURE_VARIANT(rules) {
 	uint32_t kind;
+	uint32_t flags;
 };
 
 FIXTURE_VARIANT_ADD(rules, contig) { .kind = DMAKIT_KIND_CONTIG };
 FIXTURE_VARIANT_ADD(rules, pages) { .kind = DMAKIT_KIND_PAGES };
 FIXTURE_VARIANT_ADD(rules, vmalloc) { .kind = DMAKIT_KIND_VMALLOC };
+FIXTURE_VARIANT_ADD(rules, pages_premap) { .kind = DMAKIT_KIND_PAGES, .flags = PREMAP };
+FIXTURE_VARIANT_ADD(rules, vmalloc_premap) { .kind = DMAKIT_KIND_VMALLOC, .flags = PREMAP };
 
 FIXTURE_SETUP(rules)
 {
 	self->fault_batch = set_param("fault_batch", 16);
 	ASSERT_LE(1, self->fault_batch);
-	self->fd = buf_alloc(4 * PAGE, variant->kind, 0, NULL);
+	self->fd = buf_alloc(4 * PAGE, variant->kind, variant->flags, NULL);
 	ASSERT_LE(0, self->fd);
 }
 
@@ -438,7 +453,8 @@ TEST_F(rules, an_offset_maps_the_right_pages)
 
 TEST_F(rules, read_only_buffers_cannot_be_mapped_writable)
 {
-	int ro = buf_alloc(PAGE, variant->kind, DMAKIT_ALLOC_RDONLY, NULL);
+	int ro = buf_alloc(PAGE, variant->kind,
+			   variant->flags | DMAKIT_ALLOC_RDONLY, NULL);
 	unsigned char *map, c = 0;
 
 	ASSERT_LE(0, ro);
@@ -506,7 +522,7 @@ TEST_F(rules, mremap_shrinks_and_moves_a_mapping)
 	EXPECT_EQ(0, buf_info(self->fd).mappings);
 }
 
-/* a sequential first touch takes one fault per fault_batch pages */
+/* a sequential first touch takes one fault per fault_batch pages (premap: none) */
 TEST_F(rules, faults_install_pages_in_batches)
 {
 	const int npages = 64;
@@ -517,13 +533,13 @@ TEST_F(rules, faults_install_pages_in_batches)
 		SKIP(return, "contig is mapped whole at mmap time: no faults");
 	for (int batch = 1; batch <= 32; batch *= 4) {
 		ASSERT_LE(1, set_param("fault_batch", batch));
-		fd = buf_alloc(npages * PAGE, variant->kind, 0, NULL);
+		fd = buf_alloc(npages * PAGE, variant->kind, variant->flags, NULL);
 		ASSERT_LE(0, fd);
 		map = mmap(NULL, npages * PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 		ASSERT_NE(MAP_FAILED, map);
 		fill(map, npages * PAGE, 20 + batch);
-		EXPECT_EQ((npages + batch - 1) / batch, buf_info(fd).faults)
-			TH_LOG("fault_batch %d", batch);
+		EXPECT_EQ(variant->flags & PREMAP ? 0 : (npages + batch - 1) / batch,
+			  buf_info(fd).faults) TH_LOG("fault_batch %d", batch);
 		EXPECT_EQ(-1, check_by_read(fd, npages * PAGE, 20 + batch));
 		munmap(map, npages * PAGE);
 		close(fd);
@@ -537,8 +553,8 @@ TEST_F(rules, a_batch_meets_pages_mapped_before)
 	volatile unsigned char *map;	/* the touches must happen in order */
 	int fd;
 
-	if (variant->kind == DMAKIT_KIND_CONTIG)
-		SKIP(return, "contig is mapped whole at mmap time: no faults");
+	if (variant->kind == DMAKIT_KIND_CONTIG || variant->flags & PREMAP)
+		SKIP(return, "mapped whole at mmap time: no faults (faults_install_pages_in_batches checks 0)");
 	/* the fixture set fault_batch to 16 */
 	fd = buf_alloc(npages * PAGE, variant->kind, 0, NULL);
 	ASSERT_LE(0, fd);
@@ -558,10 +574,73 @@ TEST_F(rules, a_batch_meets_pages_mapped_before)
 	close(fd);
 }
 
+/*
+ * get_user_pages() (here through process_vm_readv() on ourselves) takes
+ * refcounted pages, the fault-mapped ones; PFN mappings (contig's
+ * remap_pfn_range, DMAKIT_ALLOC_PREMAP) are EFAULT, and no byte moves.
+ */
+TEST_F(rules, only_fault_mapped_pages_can_be_pinned)
+{
+	bool pfn_mapped = variant->kind == DMAKIT_KIND_CONTIG ||
+			  variant->flags & PREMAP;
+	unsigned char *map, got[2 * PAGE];
+	struct iovec local = { got, sizeof(got) }, remote;
+
+	map = mmap(NULL, 4 * PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, self->fd, 0);
+	ASSERT_NE(MAP_FAILED, map);
+	fill(map, 4 * PAGE, 15);
+	memset(got, 0, sizeof(got));
+	remote = (struct iovec){ map + PAGE, sizeof(got) };
+	if (pfn_mapped) {
+		EXPECT_EQ(-1, process_vm_readv(getpid(), &local, 1, &remote, 1, 0));
+		EXPECT_EQ(EFAULT, errno);
+		for (size_t i = 0; i < sizeof(got); i++) {
+			ASSERT_EQ(0, got[i]) TH_LOG("byte %zu moved", i);
+		}
+	} else {
+		EXPECT_EQ((ssize_t)sizeof(got),
+			  process_vm_readv(getpid(), &local, 1, &remote, 1, 0))
+			TH_LOG("%s", strerror(errno));
+		for (size_t i = 0; i < sizeof(got); i++) {
+			ASSERT_EQ(pat(PAGE + i, 15), got[i]) TH_LOG("byte %zu", i);
+		}
+	}
+	munmap(map, 4 * PAGE);
+}
+
+/*
+ * MADV_DONTNEED drops PTEs, never data: the next touch faults the page
+ * back (refcounted, even where mmap premapped it). A VM_PFNMAP mapping
+ * (contig) refuses it.
+ */
+TEST_F(rules, madvise_dontneed_drops_mappings_not_data)
+{
+	unsigned char *map;
+	uint64_t faults;
+
+	map = mmap(NULL, 4 * PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, self->fd, 0);
+	ASSERT_NE(MAP_FAILED, map);
+	fill(map, 4 * PAGE, 16);
+	if (variant->kind == DMAKIT_KIND_CONTIG) {
+		EXPECT_EQ(-1, madvise(map + PAGE, PAGE, MADV_DONTNEED));
+		EXPECT_EQ(EINVAL, errno);
+		EXPECT_EQ(-1, check(map, 4 * PAGE, 16));
+		munmap(map, 4 * PAGE);
+		return;
+	}
+	faults = buf_info(self->fd).faults;
+	ASSERT_EQ(0, madvise(map + PAGE, 2 * PAGE, MADV_DONTNEED));
+	EXPECT_EQ(faults, buf_info(self->fd).faults);
+	EXPECT_EQ(-1, check(map, 4 * PAGE, 16));	/* faults them back */
+	EXPECT_LT(faults, buf_info(self->fd).faults);
+	EXPECT_EQ(-1, check_by_read(self->fd, 4 * PAGE, 16));
+	munmap(map, 4 * PAGE);
+}
+
 TEST_F(rules, closing_the_fd_keeps_a_mapping_alive)
 {
 	unsigned char *map;
-	int fd = buf_alloc(2 * PAGE, variant->kind, 0, NULL);
+	int fd = buf_alloc(2 * PAGE, variant->kind, variant->flags, NULL);
 
 	ASSERT_LE(0, fd);
 	map = mmap(NULL, 2 * PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);

@@ -255,6 +255,7 @@ struct opts {
 	int staged;
 	int zerocopy;
 	int hold;
+	int premap;
 	uint32_t kind, dst_kind;
 	uint64_t len;
 	int have_len;
@@ -270,7 +271,7 @@ struct opts {
 enum {
 	OPT_JSON = 256, OPT_TO, OPT_FROM, OPT_USER, OPT_STAGED, OPT_ZEROCOPY,
 	OPT_HOLD, OPT_KIND, OPT_DST_KIND, OPT_LEN, OPT_DEV_OFFSET, OPT_CHUNK,
-	OPT_COUNT, OPT_PAGES, OPT_DEV, OPT_FILE, OPT_OUT, OPT_HELP,
+	OPT_COUNT, OPT_PAGES, OPT_DEV, OPT_FILE, OPT_OUT, OPT_HELP, OPT_PREMAP,
 };
 
 static const struct option long_opts[] = {
@@ -281,6 +282,7 @@ static const struct option long_opts[] = {
 	{ "staged", no_argument, NULL, OPT_STAGED },
 	{ "zerocopy", no_argument, NULL, OPT_ZEROCOPY },
 	{ "hold", no_argument, NULL, OPT_HOLD },
+	{ "premap", no_argument, NULL, OPT_PREMAP },
 	{ "kind", required_argument, NULL, OPT_KIND },
 	{ "dst-kind", required_argument, NULL, OPT_DST_KIND },
 	{ "len", required_argument, NULL, OPT_LEN },
@@ -355,6 +357,7 @@ static int parse_opts(const struct command *c, int argc, char **argv, struct opt
 		case OPT_STAGED: o->staged = 1; break;
 		case OPT_ZEROCOPY: o->zerocopy = 1; break;
 		case OPT_HOLD: o->hold = 1; break;
+		case OPT_PREMAP: o->premap = 1; break;
 		case OPT_KIND: o->kind = kind_arg(optarg); break;
 		case OPT_DST_KIND: o->dst_kind = kind_arg(optarg); break;
 		case OPT_LEN: o->len = parse_size(optarg, "--len"); o->have_len = 1; break;
@@ -759,7 +762,8 @@ static void alloc_buf(const struct opts *o, uint32_t kind, uint64_t size,
 	if (kind == DMAKIT_KIND_COHERENT && !o->dev)
 		usage_error("a coherent buffer belongs to a device: add --dev DEV");
 	*owner = o->dev ? open_dev(o->dev) : open_ctl(NULL);
-	ret = dmakit_buf_alloc(*owner, kind, size, 0, buf);
+	ret = dmakit_buf_alloc(*owner, kind, size,
+			       o->premap ? DMAKIT_ALLOC_PREMAP : 0, buf);
 	if (ret)
 		die("DMAKIT_IOC_ALLOC", ret);
 }
@@ -1470,19 +1474,21 @@ static const struct command commands[] = {
 	{ "stats", cmd_stats, 1, 1, "json",
 	  "usage: dmakit stats DEV [--json]\n"
 	  "The device's transfer counters (/sys/class/misc/dmakit-eduN/stats/).\n" },
-	{ "alloc", cmd_alloc, 2, 2, "json,dev,hold",
-	  "usage: dmakit alloc KIND SIZE [--dev DEV] [--hold] [--json]\n"
+	{ "alloc", cmd_alloc, 2, 2, "json,dev,hold,premap",
+	  "usage: dmakit alloc KIND SIZE [--dev DEV] [--premap] [--hold] [--json]\n"
 	  "Allocate a buffer (KIND: contig, pages, vmalloc; coherent with --dev),\n"
 	  "fill it with a pattern through write(), read it back through read(),\n"
 	  "compare, and show its size and counters. SIZE takes K and M suffixes.\n"
+	  "--premap (pages, vmalloc): mmap installs every page at once, as PFN\n"
+	  "mappings (DMAKIT_ALLOC_PREMAP: no faults, but not pinnable).\n"
 	  "--hold keeps the buffer until a signal (for 'dmakit list' to see).\n"
 	  "Exit status 1 on a mismatch.\n" },
-	{ "map", cmd_map, 2, 2, "json,dev,hold",
-	  "usage: dmakit map KIND SIZE [--dev DEV] [--hold] [--json]\n"
+	{ "map", cmd_map, 2, 2, "json,dev,hold,premap",
+	  "usage: dmakit map KIND SIZE [--dev DEV] [--premap] [--hold] [--json]\n"
 	  "As alloc, but map the buffer (MAP_SHARED) and fill it through the\n"
 	  "mapping: read() then shows what the stores left in the buffer.\n" },
-	{ "translate", cmd_translate, 2, 2, "json,dev,pages,hold",
-	  "usage: dmakit translate KIND SIZE [--dev DEV] [--pages N] [--hold] [--json]\n"
+	{ "translate", cmd_translate, 2, 2, "json,dev,pages,hold,premap",
+	  "usage: dmakit translate KIND SIZE [--dev DEV] [--pages N] [--premap] [--hold] [--json]\n"
 	  "Allocate and map a buffer, touch its first half, and show every address\n"
 	  "of its first N pages (default 16): user VA, the PFN in the page table,\n"
 	  "PFN, physical and kernel address, zone, ref and map counts (physical\n"

@@ -55,6 +55,7 @@ struct dmakit_info {
 /* dmakit_alloc.flags */
 #define DMAKIT_ALLOC_RDONLY	0x1	/* read-only fd: no write(), no writable mapping */
 #define DMAKIT_ALLOC_CLOEXEC	0x2	/* the fd is close-on-exec */
+#define DMAKIT_ALLOC_PREMAP	0x4	/* pages/vmalloc: mmap installs every page (PFN mappings, not pinnable) */
 
 /**
  * struct dmakit_alloc - DMAKIT_IOC_ALLOC: create a buffer, get an fd for it.
