@@ -1277,7 +1277,12 @@ static int side_pin_segment(struct xfer_side *s, unsigned long uaddr,
 
 		if (got <= 0) {
 			s->nupages += done;	/* unpinned with the request */
-			return got ? got : -EFAULT;
+			/*
+			 * -EEXIST: a PFN mapping in a VM_MIXEDMAP VMA (a premapped
+			 * dmakit buffer), which has no page to pin: to the caller
+			 * that is memory it cannot use, like VM_PFNMAP's -EFAULT
+			 */
+			return !got || got == -EEXIST ? -EFAULT : got;
 		}
 		done += got;
 	}

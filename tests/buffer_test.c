@@ -575,9 +575,12 @@ TEST_F(rules, a_batch_meets_pages_mapped_before)
 }
 
 /*
- * get_user_pages() (here through process_vm_readv() on ourselves) takes
- * refcounted pages, the fault-mapped ones; PFN mappings (contig's
- * remap_pfn_range, DMAKIT_ALLOC_PREMAP) are EFAULT, and no byte moves.
+ * get_user_pages() takes refcounted pages, the fault-mapped ones; PFN
+ * mappings (contig's remap_pfn_range, DMAKIT_ALLOC_PREMAP) are EFAULT:
+ * here through process_vm_readv() on ourselves, which moves no byte then.
+ * Not every kernel has it (CONFIG_CROSS_MEMORY_ATTACH: Debian's does, our
+ * debug kernel not); dio.premapped_buffers_are_copied_never_pinned asks
+ * through the device on every lane.
  */
 TEST_F(rules, only_fault_mapped_pages_can_be_pinned)
 {
@@ -585,22 +588,26 @@ TEST_F(rules, only_fault_mapped_pages_can_be_pinned)
 			  variant->flags & PREMAP;
 	unsigned char *map, got[2 * PAGE];
 	struct iovec local = { got, sizeof(got) }, remote;
+	ssize_t n;
 
 	map = mmap(NULL, 4 * PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, self->fd, 0);
 	ASSERT_NE(MAP_FAILED, map);
 	fill(map, 4 * PAGE, 15);
 	memset(got, 0, sizeof(got));
 	remote = (struct iovec){ map + PAGE, sizeof(got) };
+	n = process_vm_readv(getpid(), &local, 1, &remote, 1, 0);
+	if (n < 0 && errno == ENOSYS) {
+		munmap(map, 4 * PAGE);
+		SKIP(return, "no process_vm_readv in this kernel (the dio suite pins through the device)");
+	}
 	if (pfn_mapped) {
-		EXPECT_EQ(-1, process_vm_readv(getpid(), &local, 1, &remote, 1, 0));
+		EXPECT_EQ(-1, n);
 		EXPECT_EQ(EFAULT, errno);
 		for (size_t i = 0; i < sizeof(got); i++) {
 			ASSERT_EQ(0, got[i]) TH_LOG("byte %zu moved", i);
 		}
 	} else {
-		EXPECT_EQ((ssize_t)sizeof(got),
-			  process_vm_readv(getpid(), &local, 1, &remote, 1, 0))
-			TH_LOG("%s", strerror(errno));
+		EXPECT_EQ((ssize_t)sizeof(got), n) TH_LOG("%s", strerror(errno));
 		for (size_t i = 0; i < sizeof(got); i++) {
 			ASSERT_EQ(pat(PAGE + i, 15), got[i]) TH_LOG("byte %zu", i);
 		}

@@ -369,6 +369,54 @@ static void check_bad(struct __test_metadata *_metadata, int err, int ret,
 	}
 }
 
+/*
+ * A DMAKIT_ALLOC_PREMAP mapping holds PFN mappings: XFER_USER copies from
+ * and into it (up to copy_max), byte for byte, but cannot pin it: EFAULT,
+ * and O_DIRECT reads into it fail the same way, leaving it untouched.
+ */
+TEST_F(dio, premapped_buffers_are_copied_never_pinned)
+{
+	struct dmakit_xfer_user x;
+	unsigned char *map;
+	struct iovec v;
+	uint32_t rf;
+	int buf;
+
+	buf = buf_alloc(4 * PAGE, DMAKIT_KIND_PAGES, DMAKIT_ALLOC_PREMAP, NULL);
+	ASSERT_LE(0, buf);
+	map = mmap(NULL, 4 * PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, buf, 0);
+	ASSERT_NE(MAP_FAILED, map);
+	fill_pattern(map, 1000, 41);
+	memset(self->b, 0, 1000);
+	/* copy_max is 1024 here: both directions through a kernel copy */
+	ASSERT_EQ(0, round_trip(self->dev, map, self->b, 1000, 0, &rf));
+	EXPECT_EQ(DMAKIT_RESULT_COPIED | DMAKIT_RESULT_COPIED << 8, rf);
+	EXPECT_EQ(0, memcmp(map, self->b, 1000));
+	fill_pattern(self->a, 1000, 42);
+	ASSERT_EQ(1000, pwrite(self->dev, self->a, 1000, 0));
+	v = (struct iovec){ map + PAGE, 1000 };
+	ASSERT_EQ(0, xfer_user(self->dev, &x, DMAKIT_DIR_FROM_DEVICE, &v, 1,
+			       NULL, 0, 0));
+	EXPECT_EQ(0, memcmp(self->a, map + PAGE, 1000));
+
+	/* pinning it: EFAULT both ways, and not a byte written */
+	memset(map + 2 * PAGE, 0x5a, PAGE);
+	v = (struct iovec){ map + 2 * PAGE, 1000 };
+	errno = 0;
+	EXPECT_EQ(-1, xfer_user(self->dev, &x, DMAKIT_DIR_FROM_DEVICE, &v, 1,
+				NULL, 0, DMAKIT_XFER_ZEROCOPY));
+	EXPECT_EQ(EFAULT, errno);
+	errno = 0;
+	EXPECT_EQ(-1, xfer_user(self->dev, &x, DMAKIT_DIR_TO_DEVICE, &v, 1,
+				NULL, 0, DMAKIT_XFER_ZEROCOPY));
+	EXPECT_EQ(EFAULT, errno);
+	for (unsigned int i = 0; i < PAGE; i++) {
+		ASSERT_EQ(0x5a, map[2 * PAGE + i]) TH_LOG("byte %u", i);
+	}
+	munmap(map, 4 * PAGE);
+	close(buf);
+}
+
 TEST_F(dio, bad_arguments_get_clear_errno)
 {
 	struct iovec v = { self->a, 100 }, w = { self->b, 99 };

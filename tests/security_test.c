@@ -1047,12 +1047,17 @@ FIXTURE(mm) {
 
 FIXTURE_VARIANT(mm) {
 	uint32_t kind;
+	uint32_t flags;
 };
 
 FIXTURE_VARIANT_ADD(mm, contig) { .kind = DMAKIT_KIND_CONTIG };
 FIXTURE_VARIANT_ADD(mm, pages) { .kind = DMAKIT_KIND_PAGES };
 FIXTURE_VARIANT_ADD(mm, vmalloc) { .kind = DMAKIT_KIND_VMALLOC };
 FIXTURE_VARIANT_ADD(mm, coherent) { .kind = DMAKIT_KIND_COHERENT };
+FIXTURE_VARIANT_ADD(mm, pages_premap) {
+	.kind = DMAKIT_KIND_PAGES, .flags = DMAKIT_ALLOC_PREMAP };
+FIXTURE_VARIANT_ADD(mm, vmalloc_premap) {
+	.kind = DMAKIT_KIND_VMALLOC, .flags = DMAKIT_ALLOC_PREMAP };
 
 FIXTURE_SETUP(mm)
 {
@@ -1060,10 +1065,11 @@ FIXTURE_SETUP(mm)
 	ASSERT_LE(1, self->fault_batch);
 	self->edu = edu_open(0, 0);
 	ASSERT_LE(0, self->edu) TH_LOG("open edu0: %s", strerror(errno));
-	self->fd = alloc_kind(self->edu, NPAGES * PAGE, variant->kind, 0);
+	self->fd = alloc_kind(self->edu, NPAGES * PAGE, variant->kind,
+			      variant->flags);
 	ASSERT_LE(0, self->fd) TH_LOG("alloc: %s", strerror(-self->fd));
 	self->ro = alloc_kind(self->edu, NPAGES * PAGE, variant->kind,
-			      DMAKIT_ALLOC_RDONLY);
+			      variant->flags | DMAKIT_ALLOC_RDONLY);
 	ASSERT_LE(0, self->ro) TH_LOG("alloc: %s", strerror(-self->ro));
 }
 
@@ -1281,7 +1287,8 @@ TEST_F(mm, growing_a_mapping_never_reaches_past_the_buffer)
  *   page to pin; coherent behind an IOMMU is vm_map_pages() of the pages
  *   dma-iommu allocated: VM_MIXEDMAP (mm);
  * - fault-mapped (pages, vmalloc): VM_MIXEDMAP (mm) for vm_insert_pages,
- *   neither io nor pf, and no de: growing is allowed, faults are bounded.
+ *   neither io nor pf, and no de: growing is allowed, faults are bounded;
+ *   premapped ones too (their PFN mappings sit in the same kind of VMA).
  */
 TEST_F(mm, vm_flags_are_as_designed)
 {
