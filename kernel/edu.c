@@ -521,12 +521,16 @@ static int edu_mmap(struct file *file, struct vm_area_struct *vma)
 {
 	struct edu_file *ef = file->private_data;
 	struct pci_dev *pdev = ef->edu->pdev;
+	int err;
 
 	if (!capable(CAP_SYS_RAWIO))
 		return -EPERM;
 	if (!(vma->vm_flags & VM_MAYSHARE))
 		return -EINVAL;
 	vma->vm_page_prot = pgprot_noncached(vma->vm_page_prot);
+	err = dmakit_remap_prepare(vma);	/* see there: 6.1's error path */
+	if (err)
+		return err;
 	return vm_iomap_memory(vma, pci_resource_start(pdev, 0),
 			       pci_resource_len(pdev, 0));
 }

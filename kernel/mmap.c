@@ -146,12 +146,41 @@ static const struct vm_operations_struct buffer_pfn_vm_ops = {
 	.close = buffer_vm_close,
 };
 
+static int no_pte(pte_t *pte, unsigned long addr, void *data)
+{
+	return 0;
+}
+
+/**
+ * dmakit_remap_prepare() - make remap_pfn_range() safe to fail on 6.1.
+ * @vma: the new VMA it will fill from vm_start.
+ *
+ * When 6.1's remap_pfn_range() fails before it installed the VMA's first
+ * PTE (a page-table allocation refused, e.g. by the memory cgroup), its
+ * error path zaps the VMA, and the zap looks that PTE up to release the
+ * PAT reservation: WARN in untrack_pfn() (arch/x86/mm/pat/memtype.c; 6.16
+ * reworked the tracking). Allocating the page tables of the first page
+ * beforehand, and writing nothing, leaves remap_pfn_range() no way to fail
+ * before that PTE is in place.
+ *
+ * Return: 0, or -ENOMEM (nothing to undo: the core frees the tables).
+ */
+int dmakit_remap_prepare(struct vm_area_struct *vma)
+{
+	return apply_to_page_range(vma->vm_mm, vma->vm_start, PAGE_SIZE,
+				   no_pte, NULL);
+}
+
 static int buffer_mmap_contig(struct dmakit_buffer *buf,
 			      struct vm_area_struct *vma)
 {
 	unsigned long pfn = page_to_pfn(virt_to_page(buf->vaddr)) +
 			    vma->vm_pgoff;
 
+	int err = dmakit_remap_prepare(vma);
+
+	if (err)
+		return err;
 	vma->vm_ops = &buffer_pfn_vm_ops;
 	/* sets VM_IO | VM_PFNMAP | VM_DONTEXPAND | VM_DONTDUMP */
 	return remap_pfn_range(vma, vma->vm_start, pfn,
@@ -197,6 +226,9 @@ int dmakit_buffer_mmap(struct file *file, struct vm_area_struct *vma)
 		 * would copy DMA memory. Same rules on every DMA layer.
 		 */
 		vma->vm_flags |= VM_DONTEXPAND | VM_DONTDUMP; /* vm_flags_set() from 6.3 */
+		err = dmakit_remap_prepare(vma);
+		if (err)
+			return err;
 		err = dma_mmap_coherent(buf->dma_dev, vma, buf->vaddr,
 					buf->dma_handle, buf->size);
 		if (err)

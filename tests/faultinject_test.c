@@ -129,9 +129,13 @@ static bool clean_errno(struct ctx *c, int also)
 
 /* ---- helpers ---------------------------------------------------------------- */
 
+/* a kind for ctl_alloc(): a pages buffer with DMAKIT_ALLOC_PREMAP */
+#define KIND_PAGES_PREMAP	(DMAKIT_KIND_PAGES | 0x100)
+
 static int ctl_alloc(int node, uint64_t size, uint32_t kind)
 {
-	struct dmakit_alloc a = { .size = size, .kind = kind };
+	struct dmakit_alloc a = { .size = size, .kind = kind & 0xff,
+		.flags = kind & 0x100 ? DMAKIT_ALLOC_PREMAP : 0 };
 	int ctl = node >= 0 ? node : open("/dev/dmakit", O_RDWR);
 	int ret;
 
@@ -401,16 +405,38 @@ static void path_buf_write(struct ctx *c) { path_buf_io(c, true, false); }
 static void path_buf_pread(struct ctx *c) { path_buf_io(c, false, true); }
 static void path_buf_pwrite(struct ctx *c) { path_buf_io(c, true, true); }
 
+/*
+ * A 1 GiB-aligned address with nothing mapped in its gigabyte: a mapping
+ * there needs new page tables (PMD and PTE), so allocation failures reach
+ * the page-table walks of mmap (remap_pfn_range, premap) every time, not
+ * only when an earlier mapping's tables happen to be gone.
+ */
+static void *empty_gigabyte(void)
+{
+	const size_t gib = 1ul << 30;
+	uintptr_t at;
+	void *res = mmap(NULL, 2 * gib, PROT_NONE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+
+	if (res == MAP_FAILED)
+		return NULL;
+	at = ((uintptr_t)res + gib - 1) & ~(gib - 1);
+	munmap(res, 2 * gib);	/* a PROT_NONE reservation has no tables */
+	return (void *)at;
+}
+
 /* mmap and read every page: the fault paths run in this thread too */
 static void path_mmap(struct ctx *c, uint32_t kind)
 {
 	int fd = filled(c, kind, -1);
 	unsigned char *map;
+	void *at = empty_gigabyte();
 
 	if (fd < 0)
 		return;
 	arm(c);
-	map = mmap(NULL, BUFSZ, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	map = mmap(at, BUFSZ, PROT_READ | PROT_WRITE,
+		   MAP_SHARED | (at ? MAP_FIXED_NOREPLACE : 0), fd, 0);
 	if (map != MAP_FAILED)
 		memcpy(out, map, BUFSZ);	/* the first touch */
 	disarm(c, map == MAP_FAILED ? -1 : 0);
@@ -426,6 +452,8 @@ static void path_mmap_contig(struct ctx *c) { path_mmap(c, DMAKIT_KIND_CONTIG); 
 static void path_mmap_pages(struct ctx *c) { path_mmap(c, DMAKIT_KIND_PAGES); }
 static void path_mmap_vmalloc(struct ctx *c) { path_mmap(c, DMAKIT_KIND_VMALLOC); }
 static void path_mmap_coherent(struct ctx *c) { path_mmap(c, DMAKIT_KIND_COHERENT); }
+/* the page-table walk of DMAKIT_ALLOC_PREMAP at mmap time */
+static void path_mmap_premap(struct ctx *c) { path_mmap(c, KIND_PAGES_PREMAP); }
 
 /* ---- device node: register commands ----------------------------------------- */
 
@@ -1110,6 +1138,7 @@ PATH(mmap_contig, false, 1);
 PATH(mmap_pages, false, 1);
 PATH(mmap_vmalloc, false, 1);
 PATH(mmap_coherent, false, 1);
+PATH(mmap_premap, false, 1);
 PATH(dev_info, true, 0);
 PATH(factorial, true, 0);
 PATH(loopback, true, 1);

@@ -678,7 +678,7 @@ static void do_alloc(struct worker *w)
 	a->size = alloc_size(w);
 	a->kind = on.type == FT_EDU && chance(w, 2) ? DMAKIT_KIND_COHERENT :
 		  1 + rn(w, 3);
-	a->flags = chance(w, 4) ? rn(w, 4) : 0;
+	a->flags = chance(w, 4) ? rn(w, 8) : 0;	/* RDONLY, CLOEXEC, PREMAP */
 	mutate(w, a, f_alloc);
 	a->size = clamp_alloc(a->size);
 	ret = rec(OP_ALLOC, ioctl(on.fd, DMAKIT_IOC_ALLOC,
