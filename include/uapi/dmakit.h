@@ -55,7 +55,8 @@ struct dmakit_info {
 /* dmakit_alloc.flags */
 #define DMAKIT_ALLOC_RDONLY	0x1	/* read-only fd: no write(), no writable mapping */
 #define DMAKIT_ALLOC_CLOEXEC	0x2	/* the fd is close-on-exec */
-#define DMAKIT_ALLOC_PREMAP	0x4	/* pages/vmalloc: mmap installs every page (PFN mappings, not pinnable) */
+/* pages/vmalloc: mmap installs every page (PFN mappings: no faults, not pinnable) */
+#define DMAKIT_ALLOC_PREMAP	0x4
 
 /**
  * struct dmakit_alloc - DMAKIT_IOC_ALLOC: create a buffer, get an fd for it.
