@@ -176,9 +176,9 @@ static int buffer_mmap_contig(struct dmakit_buffer *buf,
 {
 	unsigned long pfn = page_to_pfn(virt_to_page(buf->vaddr)) +
 			    vma->vm_pgoff;
+	int err;
 
-	int err = dmakit_remap_prepare(vma);
-
+	err = dmakit_remap_prepare(vma);
 	if (err)
 		return err;
 	vma->vm_ops = &buffer_pfn_vm_ops;
