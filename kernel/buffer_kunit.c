@@ -41,8 +41,17 @@ static void buffer_check_sizes_kinds_and_fields(struct kunit *test)
 	a = good;
 	a.flags = DMAKIT_ALLOC_RDONLY | DMAKIT_ALLOC_CLOEXEC;
 	KUNIT_EXPECT_EQ(test, buffer_check(&a, NULL), 0);
-	a.flags = 0x4;
+	a.flags = 0x8;
 	KUNIT_EXPECT_EQ(test, buffer_check(&a, NULL), -EINVAL);
+	a.flags = DMAKIT_ALLOC_PREMAP;	/* page arrays only */
+	a.kind = DMAKIT_KIND_PAGES;
+	KUNIT_EXPECT_EQ(test, buffer_check(&a, NULL), 0);
+	a.kind = DMAKIT_KIND_VMALLOC;
+	KUNIT_EXPECT_EQ(test, buffer_check(&a, NULL), 0);
+	a.kind = DMAKIT_KIND_CONTIG;
+	KUNIT_EXPECT_EQ(test, buffer_check(&a, NULL), -EINVAL);
+	a.kind = DMAKIT_KIND_COHERENT;
+	KUNIT_EXPECT_EQ(test, buffer_check(&a, dev), -EINVAL);
 	a = good;
 	a.pad = 1;
 	KUNIT_EXPECT_EQ(test, buffer_check(&a, NULL), -EINVAL);
