@@ -193,7 +193,7 @@ static void buffer_note_phys_max(struct dmakit_buffer *buf)
 {
 	pgoff_t i;
 
-	if (!buf->pages) {	/* contiguous, or coherent: not mapped per transfer */
+	if (!buf->pages) {	/* contig; coherent (never mapped per transfer) */
 		buf->phys_max = virt_addr_valid(buf->vaddr) ?
 				virt_to_phys(buf->vaddr) + buf->size - 1 : 0;
 		return;

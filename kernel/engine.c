@@ -58,15 +58,8 @@ unsigned long dmakit_engine_timeout(void)
 	return msecs_to_jiffies(clamp(READ_ONCE(timeout_ms), 10U, 60000U));
 }
 
-/**
- * dmakit_fault_take() - consume one unit of a counting-down test hook.
- * @hook: a writable module parameter; any context.
- *
- * Return: the hook's value before this call, 0 if it was not armed (and
- * then it stays 0). Non-zero means it is now one lower; a hook that fails
- * only the Nth call from its arming fails where this returns 1.
- */
-unsigned int dmakit_fault_take(unsigned int *hook)
+/* dmakit_fault_take() once the hook was seen armed (see engine.h) */
+unsigned int __dmakit_fault_take(unsigned int *hook)
 {
 	unsigned int n = READ_ONCE(*hook);
 

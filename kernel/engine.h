@@ -197,7 +197,24 @@ void dmakit_req_init(struct dmakit_req *req, const struct dmakit_req_ops *ops);
 int dmakit_engine_submit(struct dmakit_engine *eng, struct dmakit_req *req);
 void dmakit_engine_cancel(struct dmakit_engine *eng, struct dmakit_req *req);
 void dmakit_engine_seg_irq(struct dmakit_engine *eng);
-unsigned int dmakit_fault_take(unsigned int *hook);
+unsigned int __dmakit_fault_take(unsigned int *hook);
+
+/**
+ * dmakit_fault_take() - consume one unit of a counting-down test hook.
+ * @hook: a writable module parameter; any context.
+ *
+ * Unarmed, the usual case on every path that has a hook, costs one load
+ * and no call.
+ *
+ * Return: the hook's value before this call, 0 if it was not armed (and
+ * then it stays 0). Non-zero means it is now one lower; a hook that fails
+ * only the Nth call from its arming fails where this returns 1.
+ */
+static inline unsigned int dmakit_fault_take(unsigned int *hook)
+{
+	return READ_ONCE(*hook) ? __dmakit_fault_take(hook) : 0;
+}
+
 void dmakit_engine_get_stats(struct dmakit_engine *eng,
 			     struct dmakit_engine_stats *stats);
 unsigned long dmakit_engine_timeout(void);

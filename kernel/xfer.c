@@ -183,8 +183,6 @@ MODULE_PARM_DESC(fault_dma_map,
 /* fault_dma_map: is this mapping call the one that must fail? */
 static bool fault_dma_map_hit(void)
 {
-	if (likely(!READ_ONCE(fault_dma_map)))
-		return false;	/* unarmed: no call on the mapping path */
 	return dmakit_fault_take(&fault_dma_map) == 1;
 }
 
