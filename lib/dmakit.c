@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <poll.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -286,20 +287,22 @@ int dmakit_buf_info(const struct dmakit_buf *buf, struct dmakit_buf_info *info)
 	return do_ioctl(buf->fd, DMAKIT_IOC_BUF_INFO, info);
 }
 
-int dmakit_buf_write(const struct dmakit_buf *buf, uint64_t offset,
-		     const void *data, size_t len)
+/*
+ * All of @len bytes at @offset, through pwrite (@write) or pread: EINTR
+ * and short counts go on; no progress at all is ENOSPC or ENODATA.
+ */
+static int buf_io(int fd, uint64_t offset, char *p, size_t len, bool write)
 {
-	const char *p = data;
-
 	while (len) {
-		ssize_t n = pwrite(buf->fd, p, len, (off_t)offset);
+		ssize_t n = write ? pwrite(fd, p, len, (off_t)offset) :
+				    pread(fd, p, len, (off_t)offset);
 
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
 			return neg_errno();
 		if (n == 0)
-			return -ENOSPC;
+			return write ? -ENOSPC : -ENODATA;
 		p += n;
 		offset += (uint64_t)n;
 		len -= (size_t)n;
@@ -307,25 +310,16 @@ int dmakit_buf_write(const struct dmakit_buf *buf, uint64_t offset,
 	return 0;
 }
 
+int dmakit_buf_write(const struct dmakit_buf *buf, uint64_t offset,
+		     const void *data, size_t len)
+{
+	return buf_io(buf->fd, offset, (char *)data, len, true);
+}
+
 int dmakit_buf_read(const struct dmakit_buf *buf, uint64_t offset, void *data,
 		    size_t len)
 {
-	char *p = data;
-
-	while (len) {
-		ssize_t n = pread(buf->fd, p, len, (off_t)offset);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return neg_errno();
-		if (n == 0)
-			return -ENODATA;
-		p += n;
-		offset += (uint64_t)n;
-		len -= (size_t)n;
-	}
-	return 0;
+	return buf_io(buf->fd, offset, data, len, false);
 }
 
 int dmakit_translate(const struct dmakit_buf *buf, const void *addr,
