@@ -4,7 +4,6 @@
  * Data is checked byte for byte against a position-dependent pattern that is
  * computed on the fly (no second 64 MiB copy on a 256 MiB guest).
  */
-#include <setjmp.h>
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/uio.h>
@@ -80,28 +79,10 @@ static long check_by_read(int fd, size_t len, unsigned int seed)
 	return -1;
 }
 
-static sigjmp_buf fault_jmp;
-static volatile int fault_signal;
-
-static void on_fault(int sig)
-{
-	fault_signal = sig;
-	siglongjmp(fault_jmp, 1);
-}
-
 /* touch one byte; returns the signal it raised, or 0 */
 static int touch(volatile unsigned char *p)
 {
-	struct sigaction sa = { .sa_handler = on_fault }, old_bus, old_segv;
-
-	sigaction(SIGBUS, &sa, &old_bus);
-	sigaction(SIGSEGV, &sa, &old_segv);
-	fault_signal = 0;
-	if (!sigsetjmp(fault_jmp, 1))
-		*p = *p + 1;
-	sigaction(SIGBUS, &old_bus, NULL);
-	sigaction(SIGSEGV, &old_segv, NULL);
-	return fault_signal;
+	return touch_byte(p, 1);
 }
 
 static const char *kind_name(uint32_t kind)

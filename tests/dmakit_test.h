@@ -11,6 +11,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <setjmp.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -161,6 +163,37 @@ static inline void fill_pattern(unsigned char *buf, size_t len, uint32_t seed)
 		x ^= x << 5;
 		buf[i] = x;
 	}
+}
+
+static sigjmp_buf touch_jmp __attribute__((unused));
+static volatile int touch_signal __attribute__((unused));
+
+static inline void touch_on_fault(int sig)
+{
+	touch_signal = sig;
+	siglongjmp(touch_jmp, 1);
+}
+
+/*
+ * Read one byte (@write: add 1 to it); returns the signal that raised
+ * (SIGBUS, SIGSEGV), or 0.
+ */
+static inline int touch_byte(volatile unsigned char *p, int write)
+{
+	struct sigaction sa = { .sa_handler = touch_on_fault }, old_bus, old_segv;
+
+	sigaction(SIGBUS, &sa, &old_bus);
+	sigaction(SIGSEGV, &sa, &old_segv);
+	touch_signal = 0;
+	if (!sigsetjmp(touch_jmp, 1)) {
+		if (write)
+			*p = *p + 1;
+		else
+			(void)*p;
+	}
+	sigaction(SIGBUS, &old_bus, NULL);
+	sigaction(SIGSEGV, &old_segv, NULL);
+	return touch_signal;
 }
 
 /* index of the first differing byte, or -1 if equal */

@@ -21,7 +21,6 @@
 #include <dirent.h>
 #include <grp.h>
 #include <limits.h>
-#include <setjmp.h>
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
@@ -297,30 +296,10 @@ static int flags_are(const char *flags, const char *const *must,
 	return 1;
 }
 
-static sigjmp_buf fault_jmp;
-static volatile int fault_signal;
-
-static void on_fault(int sig)
-{
-	fault_signal = sig;
-	siglongjmp(fault_jmp, 1);
-}
-
-/* read one byte; returns the signal it raised, or 0 */
+/* touch one byte; returns the signal it raised, or 0 */
 static int touch(volatile unsigned char *p)
 {
-	struct sigaction sa = { .sa_handler = on_fault }, old_bus, old_segv;
-	unsigned char c;
-
-	sigaction(SIGBUS, &sa, &old_bus);
-	sigaction(SIGSEGV, &sa, &old_segv);
-	fault_signal = 0;
-	if (!sigsetjmp(fault_jmp, 1))
-		c = *p;
-	(void)c;
-	sigaction(SIGBUS, &old_bus, NULL);
-	sigaction(SIGSEGV, &old_segv, NULL);
-	return fault_signal;
+	return touch_byte(p, 0);
 }
 
 static void fill_seeded(unsigned char *p, size_t len, uint32_t seed)
