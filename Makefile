@@ -1,17 +1,18 @@
 # SPDX-License-Identifier: GPL-2.0
 # dmakit: the two commands are `make check` and `make demo` (README.md).
 #
-#   make check [LANES="lint stock iommu iommu-lazy bounce debug selfcheck"] [TESTS=suite,...]
+#   make check [LANES="lint stock iommu iommu-lazy bounce stock-6.1 iommu-6.1 debug selfcheck"]
+#              [TESTS=suite,...]
 #   make demo              boot the stock lane into the guided tour
 #   make shell LANE=stock  boot a lane with the module loaded and a shell
 #   make tests             build the VM test programs, the CLI and examples (static)
 #   make lib               build libdmakit (static and shared) and dmakit.pc
 #   make install [DESTDIR=] [PREFIX=/usr/local]   library, headers, CLI, docs
-#   make module            build dmakit.ko for Debian's kernel (build/kmod-stock)
+#   make module            build dmakit.ko for Debian's 6.12 (build/kmod-deb6.12)
 #   make bench             run bench/ in the bench lane (non-debug kernel);
 #                          tables go to docs/results/
 
-LANES ?= lint stock iommu iommu-lazy bounce debug selfcheck
+LANES ?= lint stock iommu iommu-lazy bounce stock-6.1 iommu-6.1 debug selfcheck
 TESTS ?=
 LANE ?= stock
 BUILD := build
@@ -31,7 +32,7 @@ setup:
 	@scripts/setup
 
 module: setup
-	@scripts/build-module stock >/dev/null
+	@scripts/build-module deb6.12 >/dev/null
 
 tests: setup $(TEST_PROGS) $(BENCH_PROGS) $(BUILD)/tools/dmakit examples
 

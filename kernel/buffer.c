@@ -38,6 +38,7 @@
 
 #include <uapi/dmakit.h>
 
+#include "compat.h"
 #include "dmakit.h"
 
 static unsigned int max_buffer_mb = 128;
@@ -106,7 +107,7 @@ static bool buffer_escapes_memcg(const struct dmakit_buffer *buf)
 {
 	return buf->kind == DMAKIT_KIND_COHERENT ||
 	       (buf->kind == DMAKIT_KIND_CONTIG &&
-		get_order(buf->size) >= MAX_ORDER);
+		get_order(buf->size) >= NR_PAGE_ORDERS);
 }
 
 static int buffer_charge_locked(struct dmakit_buffer *buf)
@@ -150,7 +151,7 @@ static int buffer_alloc_memory(struct dmakit_buffer *buf)
 						GFP_KERNEL | __GFP_NOWARN);
 		return buf->vaddr ? 0 : -ENOMEM;
 	case DMAKIT_KIND_CONTIG:
-		if (get_order(buf->size) >= MAX_ORDER)
+		if (get_order(buf->size) >= NR_PAGE_ORDERS)
 			return buffer_alloc_cma(buf);
 		buf->vaddr = alloc_pages_exact(buf->size, DMAKIT_BUFFER_GFP);
 		return buf->vaddr ? 0 : -ENOMEM;

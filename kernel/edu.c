@@ -50,6 +50,7 @@
 
 #include <uapi/dmakit.h>
 
+#include "compat.h"
 #include "dmakit.h"
 
 #define EDU_VENDOR_ID		0x1234
@@ -622,7 +623,7 @@ static int edu_setup_irq(struct dmakit_edu *edu)
 {
 	struct pci_dev *pdev = edu->pdev;
 	unsigned int type = edu->irq_mode == DMAKIT_IRQ_MSI ? PCI_IRQ_MSI :
-							       PCI_IRQ_LEGACY;
+							       PCI_IRQ_INTX;
 	int err;
 
 	err = pci_alloc_irq_vectors(pdev, 1, 1, type);
@@ -737,10 +738,11 @@ static int edu_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	err = pcim_enable_device(pdev);
 	if (err)
 		goto err_free_index;
-	err = pcim_iomap_regions(pdev, BIT(0), edu->name);
-	if (err)
+	edu->regs = pcim_iomap_region(pdev, 0, edu->name);
+	if (IS_ERR(edu->regs)) {
+		err = PTR_ERR(edu->regs);
 		goto err_free_index;
-	edu->regs = pcim_iomap_table(pdev)[0];
+	}
 
 	edu->hw_id = ioread32(edu->regs + EDU_REG_ID);
 	if ((edu->hw_id & EDU_ID_MAGIC_MASK) != EDU_ID_MAGIC) {

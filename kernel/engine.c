@@ -36,7 +36,6 @@
 #include <linux/jiffies.h>
 #include <linux/minmax.h>
 #include <linux/module.h>
-#include <linux/swiotlb.h>
 
 #include "dmakit.h"
 
@@ -274,8 +273,12 @@ void dmakit_engine_init(struct dmakit_engine *eng,
 	eng->window = window;
 	eng->translated = dmakit_dma_translated(dev);
 	eng->max_map = dma_max_mapping_size(dev);
+	/*
+	 * dma-direct limits a mapping's size exactly when swiotlb may bounce
+	 * for this device (is_swiotlb_active() is not exported from 6.6 on)
+	 */
 	eng->bounces = !eng->translated && dma_addressing_limited(dev) &&
-		       is_swiotlb_active(dev);
+		       eng->max_map != SIZE_MAX;
 	spin_lock_init(&eng->lock);
 	INIT_LIST_HEAD(&eng->queue);
 	INIT_LIST_HEAD(&eng->done);

@@ -19,6 +19,7 @@
 
 #include <uapi/dmakit.h>
 
+#include "compat.h"
 #include "dmakit.h"
 
 static u32 zone_of(struct page *page)
@@ -57,25 +58,57 @@ static void describe_page(struct dmakit_buffer *buf, pgoff_t index,
 	}
 	d->zone = zone_of(page);
 	d->refcount = page_count(page);
-	d->mapcount = page_mapcount(page);
+	d->mapcount = dmakit_page_mapcount(page);
 }
 
-/* what the user page table maps at @uva: a PFN, or 0 if nothing */
-static u64 mapped_pfn(struct mm_struct *mm, unsigned long uva)
+/*
+ * What the user page table maps at @uva: the PFN of that page, or 0 if
+ * nothing; *@pmd says whether a PMD entry maps it (2 MiB) rather than a PTE.
+ * A walk of our own, lockless as get_user_pages_fast() walks: follow_pte()
+ * is gone in 6.12, follow_pfnmap_start() takes only VM_IO/VM_PFNMAP
+ * mappings, and neither pte_offset_map_lock() nor a page-table walker is
+ * exported to modules. Each entry is read once; with interrupts off no page
+ * table can be freed under the walk on x86 (freeing waits for an IPI or an
+ * RCU grace period), and a 64-bit kernel reaches PTE pages through the
+ * linear map (pte_offset_kernel()). What it reports may change as soon as
+ * it returns: it is a snapshot, as /proc/PID/pagemap is.
+ */
+static u64 mapped_pfn(struct mm_struct *mm, unsigned long uva, bool *pmd)
 {
-	spinlock_t *ptl;	/* the PTE's lock: follow_pte() returns it held */
-	pte_t *ptep;
-	u64 pfn;
+	unsigned long irqflags;
+	pgd_t pgd;
+	p4d_t p4d;
+	pud_t pud;
+	pmd_t pmdv;
+	pte_t pte;
+	u64 pfn = 0;
 
-	/*
-	 * follow_pte() is meant for PFN mappings, but it only walks the page
-	 * table; reading one PTE under its lock is all that is done here.
-	 */
-	if (follow_pte(mm, uva, &ptep, &ptl))
-		return 0;
-	__acquire(ptl);		/* for sparse: held on success */
-	pfn = pte_present(*ptep) ? pte_pfn(*ptep) : 0;
-	pte_unmap_unlock(ptep, ptl);
+	*pmd = false;
+	local_irq_save(irqflags);
+	pgd = READ_ONCE(*pgd_offset(mm, uva));
+	if (pgd_none(pgd) || pgd_bad(pgd))
+		goto out;
+	p4d = READ_ONCE(*p4d_offset(&pgd, uva));
+	if (p4d_none(p4d) || p4d_bad(p4d))
+		goto out;
+	pud = READ_ONCE(*pud_offset(&p4d, uva));
+	if (pud_none(pud) || pud_leaf(pud) || pud_bad(pud))
+		goto out;	/* no buffer is mapped by 1 GiB entries */
+	pmdv = READ_ONCE(*pmd_offset(&pud, uva));
+	if (pmd_leaf(pmdv)) {
+		if (pmd_present(pmdv)) {
+			pfn = pmd_pfn(pmdv) + ((uva & ~PMD_MASK) >> PAGE_SHIFT);
+			*pmd = true;
+		}
+		goto out;
+	}
+	if (pmd_none(pmdv) || pmd_bad(pmdv))
+		goto out;
+	pte = READ_ONCE(*pte_offset_kernel(&pmdv, uva));
+	if (pte_present(pte))
+		pfn = pte_pfn(pte);
+out:
+	local_irq_restore(irqflags);
 	return pfn;
 }
 
@@ -86,6 +119,7 @@ static int describe_user_range(struct file *file, struct dmakit_buffer *buf,
 {
 	struct mm_struct *mm = current->mm;
 	struct vm_area_struct *vma;
+	bool pmd;
 	u32 i;
 
 	if (!PAGE_ALIGNED(uaddr) || uaddr >= TASK_SIZE)
@@ -108,9 +142,11 @@ static int describe_user_range(struct file *file, struct dmakit_buffer *buf,
 			continue;
 		}
 		describe_page(buf, index, d);
-		d->mapped_pfn = mapped_pfn(mm, uva);
+		d->mapped_pfn = mapped_pfn(mm, uva, &pmd);
 		if (d->mapped_pfn && d->mapped_pfn == d->pfn)
 			d->flags |= DMAKIT_PAGE_MAPPED;
+		if (d->mapped_pfn && pmd)
+			d->flags |= DMAKIT_PAGE_PMD;
 	}
 	mmap_read_unlock(mm);
 	return count;

@@ -34,6 +34,7 @@
 
 #include <uapi/dmakit.h>
 
+#include "compat.h"
 #include "dmakit.h"
 
 static unsigned int fault_batch = 16;
@@ -225,7 +226,7 @@ int dmakit_buffer_mmap(struct file *file, struct vm_area_struct *vma)
 		 * the VMA could grow past what was installed, and core dumps
 		 * would copy DMA memory. Same rules on every DMA layer.
 		 */
-		vma->vm_flags |= VM_DONTEXPAND | VM_DONTDUMP; /* vm_flags_set() from 6.3 */
+		vm_flags_set(vma, VM_DONTEXPAND | VM_DONTDUMP);
 		err = dmakit_remap_prepare(vma);
 		if (err)
 			return err;
@@ -240,7 +241,7 @@ int dmakit_buffer_mmap(struct file *file, struct vm_area_struct *vma)
 	} else {
 		vma->vm_ops = &buffer_fault_vm_ops;
 		/* vm_insert_pages() from the fault path needs VM_MIXEDMAP set now */
-		vma->vm_flags |= VM_MIXEDMAP | VM_DONTDUMP; /* vm_flags_set() from 6.3 */
+		vm_flags_set(vma, VM_MIXEDMAP | VM_DONTDUMP);
 		if (buf->flags & DMAKIT_ALLOC_PREMAP) {
 			/* on error the core unmaps what was installed */
 			err = buffer_premap(buf, vma);

@@ -59,12 +59,13 @@
 #include <linux/poll.h>
 #include <linux/scatterlist.h>
 #include <linux/slab.h>
-#include <linux/swiotlb.h>
+#include <linux/dma-direct.h>
 #include <linux/uaccess.h>
 #include <linux/uio.h>
 
 #include <uapi/dmakit.h>
 
+#include "compat.h"
 #include "dmakit.h"
 
 /* user memory within one page */
@@ -142,11 +143,16 @@ bool dmakit_dma_translated(struct device *dev)
 	return domain && (domain->type & __IOMMU_DOMAIN_DMA_API);
 }
 
-/* Did a streaming mapping at @dma land in a swiotlb bounce buffer? */
-static bool dma_bounced(struct dmakit_engine *eng, dma_addr_t dma)
+/*
+ * Did a streaming mapping of @phys at @dma land in a swiotlb bounce buffer?
+ * Without an IOMMU, dma-direct gives every page the bus address that
+ * phys_to_dma() names, unless it bounced it (is_swiotlb_buffer() is gone
+ * in 6.12).
+ */
+static bool dma_bounced(struct dmakit_engine *eng, dma_addr_t dma,
+			phys_addr_t phys)
 {
-	/* without an IOMMU, a bus address is a physical address on x86 */
-	return !eng->translated && is_swiotlb_buffer(eng->dev, (phys_addr_t)dma);
+	return eng->bounces && dma != phys_to_dma(eng->dev, phys);
 }
 
 /*
@@ -167,7 +173,7 @@ static bool side_reachable(struct dmakit_engine *eng, struct xfer_side *s,
 	if (s->page ? page_to_phys(s->page) + PAGE_SIZE - 1 <= mask :
 		      s->buf->phys_max <= mask)
 		return true;
-	if (eng->bounces || is_swiotlb_active(eng->dev))
+	if (eng->bounces)
 		return true;
 	for (i = first; i <= last; i++)
 		if (page_to_phys(side_page(s, i)) + PAGE_SIZE - 1 > mask)
@@ -205,7 +211,8 @@ static int side_map_sgt(struct xfer_req *xr, struct xfer_side *s)
 	s->mapped = true;
 	s->dma_segments = s->sgt.nents;
 	for_each_sgtable_dma_sg(&s->sgt, sg, i)
-		s->bounced += dma_bounced(xr->eng, sg_dma_address(sg));
+		s->bounced += dma_bounced(xr->eng, sg_dma_address(sg),
+					  sg_phys(sg));
 	return 0;
 }
 
@@ -263,7 +270,7 @@ static int side_map_user(struct xfer_req *xr, struct xfer_side *s)
 	unsigned int i;
 	int err;
 
-	if (!eng->translated && !is_swiotlb_active(eng->dev))
+	if (!eng->translated && !eng->bounces)
 		for (i = 0; i < s->nruns; i++)
 			if (page_to_phys(s->runs[i].page) + PAGE_SIZE - 1 > mask)
 				return -EIO;
@@ -305,6 +312,7 @@ static int side_map(struct xfer_req *xr, struct xfer_side *s)
 	struct device *dev = xr->eng->dev;
 	pgoff_t first = s->off >> PAGE_SHIFT;
 	pgoff_t last = (s->off + xr->len - 1) >> PAGE_SHIFT;
+	phys_addr_t phys;
 	int err;
 
 	if (s->coherent) {
@@ -331,11 +339,14 @@ static int side_map(struct xfer_req *xr, struct xfer_side *s)
 		if (fault_dma_map_hit())
 			return -EIO;	/* as dma_mapping_error() below */
 		if (s->page || s->buf->kind != DMAKIT_KIND_CONTIG) {
+			phys = page_to_phys(side_page(s, first)) +
+			       offset_in_page(s->off);
 			s->dma = dma_map_page(dev, side_page(s, first),
 					      offset_in_page(s->off), xr->len,
 					      s->dir);
 			s->by_page = true;
 		} else {
+			phys = virt_to_phys(s->buf->vaddr + s->off);
 			s->dma = dma_map_single(dev, s->buf->vaddr + s->off,
 						xr->len, s->dir);
 		}
@@ -345,7 +356,7 @@ static int side_map(struct xfer_req *xr, struct xfer_side *s)
 		s->mapped = true;
 		s->sg_entries = 1;
 		s->dma_segments = 1;
-		s->bounced = dma_bounced(xr->eng, s->dma);
+		s->bounced = dma_bounced(xr->eng, s->dma, phys);
 		return 0;
 	}
 
@@ -1332,7 +1343,8 @@ static int side_pin_iter(struct xfer_side *s, const struct iov_iter *iter,
 				if (s->nruns >= max + 1)
 					return -EINVAL;
 				run = &s->runs[s->nruns++];
-				run->page = nth_page(bv->bv_page, off >> PAGE_SHIFT);
+				run->page = pfn_to_page(page_to_pfn(bv->bv_page) +
+						  (off >> PAGE_SHIFT));
 				run->off = offset_in_page(off);
 				run->len = n;
 			}
@@ -1358,7 +1370,8 @@ static int side_pin_iter(struct xfer_side *s, const struct iov_iter *iter,
 			v.iov_base = it.ubuf + it.iov_offset;
 			v.iov_len = iov_iter_count(&it);
 		} else {
-			v = iov_iter_iovec(&it);
+			v.iov_base = iter_iov_addr(&it);
+			v.iov_len = min(iter_iov_len(&it), iov_iter_count(&it));
 		}
 		if (v.iov_len) {
 			err = side_pin_segment(s, (unsigned long)v.iov_base,

@@ -1,6 +1,7 @@
 # Lane definitions, sourced by vm/run-lane. A lane is one QEMU machine and
 # kernel; lane_<name> sets:
-#   kernel     stock (Debian's) | debug (ours, scripts/build-debug-kernel)
+#   kernel     an ID of scripts/kernel: deb6.1, deb6.12 (Debian's), debug,
+#              bench (ours, 7.3), bench-6.1
 #   machine    QEMU -M;  mem: -m;  qemu_extra: further QEMU arguments
 #   append     extra kernel command line
 #   modparams  dmakit.ko parameters the lane needs
@@ -20,11 +21,15 @@ edu_pair() {
 	qemu_extra+=(-device "edu$1" -device "edu$1")
 }
 
+# The full functional set (stock, iommu, iommu-lazy, bounce) runs on
+# Debian 13's 6.12 LTS; 6.1 (Debian 12) keeps stock and iommu (stock-6.1,
+# iommu-6.1); the debug lane and the benchmarks run our 7.3.
+
 # Debian's kernel on the classic PC. 256 MiB keeps every page within edu's
 # default 28-bit DMA mask: without IOMMU or swiotlb (not set up below 4 GiB
 # of RAM) memory beyond the mask cannot be given to the device at all.
 lane_stock() {
-	kernel=stock machine=pc mem=256M floppy=1
+	kernel=deb6.12 machine=pc mem=256M floppy=1
 	edu_pair ""
 	env=(DMAKIT_DMA_BITS=28 DMAKIT_EXPECT_IOMMU=0 DMAKIT_EXPECT_BOUNCE=0
 		DMAKIT_HAS_FLOPPY=1 DMAKIT_RELOAD_CYCLES=$pc_reload_cycles)
@@ -32,7 +37,7 @@ lane_stock() {
 
 # Intel VT-d: bus addresses are IOVAs, strict invalidation.
 lane_iommu() {
-	kernel=stock machine=q35 mem=512M
+	kernel=deb6.12 machine=q35 mem=512M
 	qemu_extra=(-device intel-iommu)
 	edu_pair ""
 	append="intel_iommu=on iommu.strict=1"
@@ -45,7 +50,7 @@ lane_iommu() {
 # iommu.forcedac=1 makes the IOVA allocator skip the space below 4 GiB
 # that it prefers for PCI devices: bus addresses are above 4 GiB.
 lane_iommu-lazy() {
-	kernel=stock machine=q35 mem=512M
+	kernel=deb6.12 machine=q35 mem=512M
 	qemu_extra=(-device intel-iommu)
 	edu_pair ",dma_mask=0xffffffffffffffff"
 	modparams="dma_bits=64"
@@ -57,14 +62,25 @@ lane_iommu-lazy() {
 # More RAM than a 32-bit device reaches: the kernel sets up swiotlb below
 # 4 GiB and streaming mappings of high pages bounce through it.
 lane_bounce() {
-	kernel=stock machine=pc mem=5G
+	kernel=deb6.12 machine=pc mem=5G
 	edu_pair ",dma_mask=0xffffffff"
 	modparams="dma_bits=32"
 	env=(DMAKIT_DMA_BITS=32 DMAKIT_EXPECT_IOMMU=0 DMAKIT_EXPECT_BOUNCE=1
 		DMAKIT_CLIENTS=1 DMAKIT_RELOAD_CYCLES=$pc_reload_cycles)
 }
 
-# Our kernel with KASAN, lockdep, DMA-API debug, kmemleak, fault injection.
+# Debian 12's 6.1: the same machines as stock and iommu
+lane_stock-6.1() {
+	lane_stock
+	kernel=deb6.1
+}
+
+lane_iommu-6.1() {
+	lane_iommu
+	kernel=deb6.1
+}
+
+# Our kernel (7.3) with KASAN, lockdep, DMA-API debug, kmemleak, fault injection.
 # 1 GiB (KASAN takes its share); 32-bit edu so that all of it is reachable.
 # cma=128M: room for a 64 MiB contig buffer beside the kernel's own users.
 # acpi=noirq: with ACPI's interrupt routing, every pci_enable_device() and
@@ -107,4 +123,10 @@ lane_bench-bounce() {
 	edu_pair ",dma_mask=0xffffffff"
 	modparams="dma_bits=32"
 	env=(DMAKIT_DMA_BITS=32 DMAKIT_EXPECT_IOMMU=0 DMAKIT_EXPECT_BOUNCE=1)
+}
+
+# the bench lane on our 6.1 build, kept for comparison with 7.3
+lane_bench-6.1() {
+	lane_bench
+	kernel=bench-6.1
 }

@@ -118,6 +118,7 @@ struct dmakit_buf_info {
 #define DMAKIT_PAGE_MAPPED	0x1	/* the user page table maps uva to this page now */
 #define DMAKIT_PAGE_CONTIG_NEXT	0x2	/* the next described page is physically next */
 #define DMAKIT_PAGE_BEYOND	0x4	/* uva lies beyond the buffer (grown VMA): no page */
+#define DMAKIT_PAGE_PMD		0x8	/* a PMD entry (2 MiB) maps uva, not a PTE */
 
 /**
  * struct dmakit_page_desc - one page of a buffer, all its addresses.
