@@ -444,7 +444,7 @@ long dmakit_buffer_alloc(struct dmakit_alloc __user *uarg,
 	if (err)
 		return err;
 
-	buf = kzalloc(sizeof(*buf), GFP_KERNEL | __GFP_ACCOUNT);
+	buf = kzalloc_obj(*buf, GFP_KERNEL | __GFP_ACCOUNT);
 	if (!buf)
 		return -ENOMEM;
 	buf->size = PAGE_ALIGN(arg.size);

@@ -17,6 +17,7 @@
 #include <linux/mm.h>
 #include <linux/mmzone.h>
 #include <linux/pci.h>
+#include <linux/slab.h>
 #include <linux/uio.h>
 
 #if LINUX_VERSION_CODE < KERNEL_VERSION(6, 1, 0)
@@ -86,6 +87,14 @@ static inline void __iomem *pcim_iomap_region(struct pci_dev *pdev, int bar,
 
 	return err ? IOMEM_ERR_PTR(err) : pcim_iomap_table(pdev)[bar];
 }
+#endif
+
+/*
+ * 7.x (after 6.12): kzalloc_obj() allocates one object of a variable's type
+ * (checkpatch from 7.x asks for it instead of kzalloc(sizeof(...)))
+ */
+#ifndef kzalloc_obj
+#define kzalloc_obj(P, GFP) kzalloc(sizeof(P), GFP)
 #endif
 
 #endif /* DMAKIT_COMPAT_H */

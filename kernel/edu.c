@@ -489,7 +489,7 @@ static int edu_open(struct inode *inode, struct file *file)
 					      struct dmakit_edu, misc);
 	struct edu_file *ef;
 
-	ef = kzalloc(sizeof(*ef), GFP_KERNEL_ACCOUNT);
+	ef = kzalloc_obj(*ef, GFP_KERNEL_ACCOUNT);
 	if (!ef)
 		return -ENOMEM;
 	/* misc_open holds misc_mtx: remove() cannot have dropped its ref yet */
@@ -718,7 +718,7 @@ static int edu_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	struct dmakit_edu *edu;
 	int err;
 
-	edu = kzalloc(sizeof(*edu), GFP_KERNEL);
+	edu = kzalloc_obj(*edu, GFP_KERNEL);
 	if (!edu)
 		return -ENOMEM;
 	edu->pdev = pci_dev_get(pdev);
