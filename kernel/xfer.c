@@ -1264,9 +1264,16 @@ static size_t xfer_copy_max(struct dmakit_engine *eng)
  */
 static gfp_t xfer_copy_gfp(struct dmakit_engine *eng)
 {
+	/*
+	 * The caller's memory cgroup pays for the copy (it holds the pages
+	 * as long as the request), and a refused charge or allocation is the
+	 * caller's ENOMEM: no OOM kill, no allocation-failure report.
+	 */
+	gfp_t gfp = GFP_KERNEL_ACCOUNT | __GFP_NOWARN | __GFP_RETRY_MAYFAIL;
+
 	if (eng->translated || dma_get_mask(eng->dev) == DMA_BIT_MASK(64))
-		return GFP_KERNEL;
-	return GFP_KERNEL | GFP_DMA32;
+		return gfp;
+	return gfp | GFP_DMA32;
 }
 
 /* pin [@uaddr, @uaddr + @len) and append its runs to @s */
@@ -1547,6 +1554,13 @@ static int xfer_user_check(const struct dmakit_xfer_user *arg)
 		return -EINVAL;
 	if ((arg->flags & DMAKIT_XFER_MAP_ONLY) &&
 	    (arg->flags & DMAKIT_XFER_ASYNC))
+		return -EINVAL;
+	/*
+	 * STAGED is TO/FROM only, as for DMAKIT_IOC_XFER: a forced COPY would
+	 * hold the whole length twice in kernel pages (up to max_buffer_mb a
+	 * side), however small the memory the iovecs point at
+	 */
+	if ((arg->flags & DMAKIT_XFER_STAGED) && arg->dir == DMAKIT_DIR_COPY)
 		return -EINVAL;
 	switch (arg->dir) {
 	case DMAKIT_DIR_TO_DEVICE:

@@ -11,6 +11,8 @@
 #include <linux/io_uring.h>
 #include <signal.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
@@ -217,14 +219,19 @@ TEST_F(dio, copy_user_memory_into_a_mapped_file)
 	close(mfd);
 }
 
-/* COPY both ways: through kernel pages, or pinned; MAP_ONLY moves nothing */
+/*
+ * COPY both ways: through kernel pages (a copy_max that takes the whole
+ * length: STAGED is TO/FROM only), or pinned; MAP_ONLY moves nothing
+ */
 TEST_F(dio, copy_path_and_zero_copy_for_long_copies)
 {
-	static const uint32_t how[] = { DMAKIT_XFER_STAGED, DMAKIT_XFER_ZEROCOPY };
+	static const uint32_t how[] = { 0, DMAKIT_XFER_ZEROCOPY };
 	size_t len = 3 * PAGE + 100;
 	struct dmakit_xfer_user x;
 	struct iovec s, d;
 
+	ASSERT_LE(0, set_param("copy_max", len));
+	ASSERT_LE(0, set_param("copy_max_bounce", len));
 	for (int h = 0; h < 2; h++) {
 		fill_pattern(self->a + 5, len, 70 + h);
 		memset(self->b, 0x5a, len + 20);
@@ -249,6 +256,144 @@ TEST_F(dio, copy_path_and_zero_copy_for_long_copies)
 			ASSERT_EQ(h ? 0x5a : 0, self->b[i]) TH_LOG("byte %zu", i);
 		}
 	}
+}
+
+/* write @text to @dir/@file; 0 or -1 with errno */
+static int cg_write(const char *dir, const char *file, const char *text)
+{
+	char path[256];
+	int fd, ok;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, file);
+	fd = open(path, O_WRONLY);
+	if (fd < 0)
+		return -1;
+	ok = write(fd, text, strlen(text)) == (ssize_t)strlen(text);
+	close(fd);
+	return ok ? 0 : -1;
+}
+
+/* a number from @dir/@file, or from its line that starts with @key */
+static long cg_read(const char *dir, const char *file, const char *key)
+{
+	char path[256], line[256];
+	long v = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, file);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		if (!key) {
+			v = strtol(line, NULL, 10);
+			break;
+		}
+		if (!strncmp(line, key, strlen(key)) && line[strlen(key)] == ' ') {
+			v = strtol(line + strlen(key) + 1, NULL, 10);
+			break;
+		}
+	}
+	fclose(f);
+	return v;
+}
+
+/* a new memory cgroup (cgroup v2) in @dir, or why there can be none */
+static const char *memcg_create(char *dir, size_t len)
+{
+	const char *root = "/sys/fs/cgroup";
+	char ctl[256];
+
+	if (access("/sys/fs/cgroup/cgroup.controllers", F_OK) &&
+	    mount("none", root, "cgroup2", 0, NULL))
+		return "no cgroup v2 in this kernel (CONFIG_CGROUPS)";
+	snprintf(ctl, sizeof(ctl), "%s/cgroup.controllers", root);
+	if (!strstr(read_line(ctl, ctl, sizeof(ctl)), "memory"))
+		return "no memory controller in this kernel (CONFIG_MEMCG)";
+	if (cg_write(root, "cgroup.subtree_control", "+memory"))
+		return "the memory controller cannot be enabled";
+	snprintf(dir, len, "%s/dmakit-dio-%d", root, getpid());
+	if (mkdir(dir, 0755) && errno != EEXIST)
+		return "no new cgroup";
+	return NULL;
+}
+
+/*
+ * In a child that joins @cg: a COPY of @len bytes through the copy path
+ * (MAP_ONLY: the kernel pages of both sides, no DMA). The memory is
+ * touched before the fork and @dst shared, so that the child faults in
+ * nothing of its own. Returns 0, the errno of the call, or -1 (killed).
+ */
+static int copy_in_cgroup(int dev, const char *cg, unsigned char *src,
+			  unsigned char *dst, size_t len)
+{
+	int status;
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		struct iovec s = { src, len }, d = { dst, len };
+		struct dmakit_xfer_user x;
+
+		if (cg_write(cg, "cgroup.procs", "0"))
+			_exit(100);
+		if (xfer_user(dev, &x, DMAKIT_DIR_COPY, &s, 1, &d, 1,
+			      DMAKIT_XFER_MAP_ONLY))
+			_exit(errno);
+		_exit(x.result.flags & DMAKIT_RESULT_COPIED ? 0 : 101);
+	}
+	if (pid < 0 || waitpid(pid, &status, 0) != pid)
+		return -1;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/*
+ * The copy path's kernel pages are the caller's: its memory cgroup is
+ * charged for them, and a charge past memory.max is ENOMEM for the call,
+ * not an OOM kill (a caller with a small limit could otherwise hold up to
+ * max_buffer_mb a side where no limit sees it)
+ */
+TEST_F(dio, copy_path_pages_are_charged_to_the_callers_memory_cgroup)
+{
+	size_t len = 1 << 20;
+	unsigned char *dst;
+	const char *why;
+	char cg[128];
+	long peak;
+
+	why = memcg_create(cg, sizeof(cg));
+	if (why)
+		SKIP(return, "%s", why);
+	dst = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, dst);
+	ASSERT_LE(0, set_param("copy_max", len));
+	ASSERT_LE(0, set_param("copy_max_bounce", len));
+	fill_pattern(self->a, len, 91);
+	memset(dst, 0x5a, len);
+
+	/* no limit: it works, and both sides' pages were charged at once */
+	ASSERT_EQ(0, copy_in_cgroup(self->dev, cg, self->a, dst, len));
+	peak = cg_read(cg, "memory.peak", NULL);
+	EXPECT_LE((long)(2 * len), peak) {
+		TH_LOG("memory.peak %ld for a %zu-byte copy", peak, len);
+	}
+	/* MAP_ONLY: the device never ran, the target gets zeroes */
+	for (size_t i = 0; i < len; i++) {
+		ASSERT_EQ(0, dst[i]) TH_LOG("byte %zu", i);
+	}
+
+	/* a limit below the two sides: ENOMEM, the child lives, no byte moves */
+	memset(dst, 0x5a, len);
+	ASSERT_EQ(0, cg_write(cg, "memory.max", "1048576"));
+	EXPECT_EQ(ENOMEM, copy_in_cgroup(self->dev, cg, self->a, dst, len));
+	EXPECT_EQ(0, cg_read(cg, "memory.events", "oom_kill"));
+	EXPECT_LT(0, cg_read(cg, "memory.events", "max"));
+	for (size_t i = 0; i < len; i++) {
+		ASSERT_EQ(0x5a, dst[i]) TH_LOG("byte %zu", i);
+	}
+
+	EXPECT_EQ(0, rmdir(cg));
+	munmap(dst, len);
 }
 
 TEST_F(dio, hugetlb_memory_as_source)
@@ -439,6 +584,11 @@ TEST_F(dio, bad_arguments_get_clear_errno)
 			      DMAKIT_XFER_STAGED | DMAKIT_XFER_ZEROCOPY));
 	BAD(EINVAL, xfer_user(self->dev, &x, DMAKIT_DIR_TO_DEVICE, &v, 1, NULL, 0,
 			      DMAKIT_XFER_STAGED | DMAKIT_XFER_ASYNC));
+	/* STAGED is TO/FROM only (a COPY would hold both sides in the kernel) */
+	BAD(EINVAL, xfer_user(self->dev, &x, DMAKIT_DIR_COPY, &v, 1, &v, 1,
+			      DMAKIT_XFER_STAGED));
+	BAD(EINVAL, xfer_user(self->dev, &x, DMAKIT_DIR_COPY, &v, 1, &v, 1,
+			      DMAKIT_XFER_STAGED | DMAKIT_XFER_MAP_ONLY));
 	BAD(EINVAL, xfer_user(self->dev, &x, DMAKIT_DIR_TO_DEVICE, &v, 1, NULL, 0, 0x100));
 	v.iov_len = WINDOW + 1;
 	BAD(EINVAL, xfer_user(self->dev, &x, DMAKIT_DIR_TO_DEVICE, &v, 1, NULL, 0, 0));
