@@ -164,7 +164,7 @@ static int buffer_alloc_memory(struct dmakit_buffer *buf)
 		if (!buf->vaddr)
 			return -ENOMEM;
 		buf->pages = kvcalloc(buf->npages, sizeof(*buf->pages),
-				      GFP_KERNEL | __GFP_ACCOUNT);
+				      DMAKIT_USER_ARRAY_GFP);
 		if (!buf->pages)
 			return -ENOMEM;
 		for (i = 0; i < buf->npages; i++)
@@ -172,7 +172,7 @@ static int buffer_alloc_memory(struct dmakit_buffer *buf)
 		return 0;
 	case DMAKIT_KIND_PAGES:
 		buf->pages = kvcalloc(buf->npages, sizeof(*buf->pages),
-				      GFP_KERNEL | __GFP_ACCOUNT);
+				      DMAKIT_USER_ARRAY_GFP);
 		if (!buf->pages)
 			return -ENOMEM;
 		for (i = 0; i < buf->npages; i++) {

@@ -67,6 +67,14 @@ struct dmakit_buffer {
 
 #define DMAKIT_VERSION "0.1.0"
 
+/*
+ * Arrays whose length the caller chose (page lists, sg runs, descriptors):
+ * charged to the caller's memory cgroup, and a length the kernel cannot
+ * give is the caller's ENOMEM, not a kernel allocation failure report
+ * (kvmalloc's vmalloc fallback reports one without __GFP_NOWARN)
+ */
+#define DMAKIT_USER_ARRAY_GFP (GFP_KERNEL_ACCOUNT | __GFP_NOWARN)
+
 /* core.c: the device that stands for "no particular hardware" (64-bit DMA) */
 struct device *dmakit_alloc_device(void);
 

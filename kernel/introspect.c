@@ -219,7 +219,7 @@ long dmakit_buffer_translate(struct file *file,
 	if (!arg.count || arg.count > DMAKIT_TRANSLATE_MAX || arg.flags ||
 	    arg.reserved[0] || arg.reserved[1])
 		return -EINVAL;
-	descs = kvcalloc(arg.count, sizeof(*descs), GFP_KERNEL);
+	descs = kvcalloc(arg.count, sizeof(*descs), DMAKIT_USER_ARRAY_GFP);
 	if (!descs)
 		return -ENOMEM;
 

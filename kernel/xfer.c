@@ -292,7 +292,7 @@ static int side_map_contig_sg(struct xfer_req *xr, struct xfer_side *s,
 	struct page **pages;
 	int err;
 
-	pages = kvmalloc_array(n, sizeof(*pages), GFP_KERNEL_ACCOUNT);
+	pages = kvmalloc_array(n, sizeof(*pages), DMAKIT_USER_ARRAY_GFP);
 	if (!pages)
 		return -ENOMEM;
 	for (i = 0; i < n; i++)
@@ -451,7 +451,7 @@ static int xfer_alloc_segs(struct xfer_req *xr, size_t max)
 		req->segs = xr->inline_segs;
 	else
 		req->segs = kvmalloc_array(max, sizeof(*req->segs),
-					   GFP_KERNEL_ACCOUNT);
+					   DMAKIT_USER_ARRAY_GFP);
 	req->nsegs = 0;
 	return req->segs ? 0 : -ENOMEM;
 }
@@ -1330,7 +1330,7 @@ static int side_pin_iter(struct xfer_side *s, const struct iov_iter *iter,
 
 	iov_iter_truncate(&it, len);
 	max = iov_iter_npages(&it, INT_MAX);
-	s->runs = kvcalloc(max + 1, sizeof(*s->runs), GFP_KERNEL_ACCOUNT);
+	s->runs = kvcalloc(max + 1, sizeof(*s->runs), DMAKIT_USER_ARRAY_GFP);
 	if (!s->runs)
 		return -ENOMEM;
 	s->dir = write ? DMA_FROM_DEVICE : DMA_TO_DEVICE;
@@ -1367,7 +1367,7 @@ static int side_pin_iter(struct xfer_side *s, const struct iov_iter *iter,
 	if (!user_backed_iter(&it))
 		return -EINVAL;
 
-	s->upages = kvcalloc(max, sizeof(*s->upages), GFP_KERNEL_ACCOUNT);
+	s->upages = kvcalloc(max, sizeof(*s->upages), DMAKIT_USER_ARRAY_GFP);
 	if (!s->upages)
 		return -ENOMEM;
 	while (iov_iter_count(&it)) {
@@ -1402,8 +1402,8 @@ static int side_copy_in_pages(struct xfer_req *xr, struct xfer_side *s,
 	gfp_t gfp = xfer_copy_gfp(xr->eng) | (to_device ? 0 : __GFP_ZERO);
 	size_t left = xr->len;
 
-	s->kpages = kvcalloc(n, sizeof(*s->kpages), GFP_KERNEL_ACCOUNT);
-	s->runs = kvcalloc(n, sizeof(*s->runs), GFP_KERNEL_ACCOUNT);
+	s->kpages = kvcalloc(n, sizeof(*s->kpages), DMAKIT_USER_ARRAY_GFP);
+	s->runs = kvcalloc(n, sizeof(*s->runs), DMAKIT_USER_ARRAY_GFP);
 	if (!s->kpages || !s->runs)
 		return -ENOMEM;
 	for (i = 0; i < n; i++) {
