@@ -1159,6 +1159,59 @@ TEST_F(huge, moving_part_of_a_pmd_with_mremap_keeps_the_data)
 }
 
 /*
+ * CMA aligns a buffer only to 1 MiB (CONFIG_CMA_ALIGNMENT), so its offset
+ * in the buffer and its physical address may disagree modulo 2 MiB: the
+ * mapping is placed by the physical address, and every whole 2 MiB piece
+ * of physical memory gets a PMD.
+ */
+TEST_F(huge, a_cma_buffer_is_placed_by_its_physical_address)
+{
+	const size_t len = 8 * MiB;
+	int fd, pieces, spacer[3] = { -1, -1, -1 };
+	uint64_t phys, first;
+	unsigned char *map;
+	struct mapped_by m;
+
+	if (!self->huge)
+		SKIP(return, NO_HUGE_PFNMAPS);
+	if (!env_long("DMAKIT_HAS_CMA", 0))
+		SKIP(return, "contig above 4 MiB needs CMA: this kernel has none");
+	/*
+	 * Wanted: a block that is not 2 MiB-aligned, where the offset alone
+	 * would place the mapping wrong. CMA hands out the first free 1 MiB-
+	 * aligned range: a 5 MiB spacer before it shifts the next by 1 MiB.
+	 */
+	for (int tries = 0;; tries++) {
+		fd = buf_alloc(len, DMAKIT_KIND_CONTIG, 0, NULL);
+		ASSERT_LE(0, fd) TH_LOG("alloc: %s", strerror(-fd));
+		phys = buffer_phys(fd);
+		ASSERT_NE(0, phys);
+		if (phys % TWO_MiB || tries == 3)
+			break;
+		close(fd);
+		spacer[tries] = buf_alloc(5 * MiB, DMAKIT_KIND_CONTIG, 0, NULL);
+	}
+	first = (phys + TWO_MiB - 1) & ~(uint64_t)(TWO_MiB - 1);
+	pieces = (phys + len - first) / TWO_MiB;
+	map = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	ASSERT_NE(MAP_FAILED, map);
+	TH_LOG("physical %#llx, mapped at %p: %d whole 2 MiB pieces",
+	       (unsigned long long)phys, map, pieces);
+	EXPECT_EQ(phys % TWO_MiB, (uintptr_t)map % TWO_MiB);
+	fill(map, len, 57);
+	m = mapped_by(fd, map, len / PAGE);
+	EXPECT_EQ(pieces * (int)(TWO_MiB / PAGE), m.pmd);
+	EXPECT_EQ(len / PAGE - pieces * (TWO_MiB / PAGE), m.pte);
+	EXPECT_EQ(0, m.wrong);
+	EXPECT_EQ(-1, check_by_read(fd, len, 57));
+	munmap(map, len);
+	close(fd);
+	for (int i = 0; i < 3; i++)
+		if (spacer[i] >= 0)
+			close(spacer[i]);
+}
+
+/*
  * 6.12 asks the THP sysfs policy before it calls ->huge_fault of a PFN
  * map ("never": 4 KiB PTEs); 7.3 does not ("Huge PFN mappings are
  * uncompactable so the policy doesn't apply", mm/huge_memory.c).
