@@ -1000,6 +1000,37 @@ TEST_F(huge, an_aligned_4MiB_mapping_is_two_pmds_and_the_data_is_right)
 	munmap(map, 4 * MiB);
 }
 
+/* fork copies the PMDs (or the child faults them again): the same memory */
+TEST_F(huge, a_child_writes_through_an_inherited_pmd_mapping)
+{
+	unsigned char *map;
+	int status;
+	pid_t pid;
+
+	if (!self->huge)
+		SKIP(return, NO_HUGE_PFNMAPS);
+	map = mmap(NULL, 4 * MiB, PROT_READ | PROT_WRITE, MAP_SHARED, self->fd, 0);
+	ASSERT_NE(MAP_FAILED, map);
+	fill(map, 4 * MiB, 59);
+	ASSERT_EQ(1024, mapped_by(self->fd, map, 1024).pmd);
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		struct mapped_by m = mapped_by(self->fd, map, 1024);
+
+		if (check(map, 4 * MiB, 59) != -1 || m.wrong)
+			_exit(1);
+		fill(map, 4 * MiB, 60);
+		_exit(0);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_EQ(0, status);
+	EXPECT_EQ(-1, check(map, 4 * MiB, 60));
+	EXPECT_EQ(-1, check_by_read(self->fd, 4 * MiB, 60));
+	EXPECT_EQ(1024, mapped_by(self->fd, map, 1024).pmd);
+	munmap(map, 4 * MiB);
+}
+
 /*
  * An offset that is not a multiple of 2 MiB: the address agrees with the
  * physical one modulo 2 MiB all the same, so 4 KiB PTEs map up to the
