@@ -352,6 +352,9 @@ static const struct file_operations buffer_fops = {
 	.write = buffer_write,
 	.llseek = buffer_llseek,
 	.mmap = dmakit_buffer_mmap,
+	/* 2 MiB-placed contig mappings, where PMDs can map them (mmap.c) */
+	.get_unmapped_area = dmakit_huge_pfnmap() ?
+			     dmakit_buffer_get_unmapped_area : NULL,
 	.unlocked_ioctl = buffer_ioctl,
 	.compat_ioctl = compat_ptr_ioctl,
 };

@@ -14,6 +14,7 @@
 #define DMAKIT_COMPAT_H
 
 #include <linux/version.h>
+#include <linux/huge_mm.h>
 #include <linux/mm.h>
 #include <linux/mmzone.h>
 #include <linux/pci.h>
@@ -95,6 +96,44 @@ static inline void __iomem *pcim_iomap_region(struct pci_dev *pdev, int bar,
  */
 #ifndef kzalloc_obj
 #define kzalloc_obj(P, GFP) kzalloc(sizeof(P), GFP)
+#endif
+
+/*
+ * 6.12: huge PFN maps. Where the architecture has them
+ * (CONFIG_ARCH_SUPPORTS_PMD_PFNMAP, new in 6.12: x86-64 with THP) the core
+ * calls ->huge_fault(vmf, order) for a VM_PFNMAP VMA as well, and
+ * vmf_insert_pfn_pmd() writes a special PMD, from which GUP takes no page.
+ * 6.1 calls ->huge_fault only for DAX and anonymous VMAs (and with an enum
+ * page_entry_size, not an order): there dmakit_huge_pfnmap() is false (a
+ * constant, for initializers too), a contig mapping stays remap_pfn_range()
+ * at mmap time, and DMAKIT_VM_HUGE_FAULT() leaves the member out.
+ * 6.17: pfn_t is gone and vmf_insert_pfn_pmd() takes the PFN itself (the
+ * series was merged after 6.16; what is checked: 6.12 has pfn_t, 7.3 not).
+ */
+#ifdef CONFIG_ARCH_SUPPORTS_PMD_PFNMAP
+#define DMAKIT_VM_HUGE_FAULT(fn) .huge_fault = (fn),
+#define dmakit_huge_pfnmap() true
+
+#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 17, 0)
+#include <linux/pfn_t.h>
+static inline vm_fault_t dmakit_insert_pfn_pmd(struct vm_fault *vmf,
+					       unsigned long pfn, bool write)
+{
+	/* no flags: memory with a struct page, not devmap (special PMD) */
+	return vmf_insert_pfn_pmd(vmf, __pfn_to_pfn_t(pfn, 0), write);
+}
+#else
+#define dmakit_insert_pfn_pmd vmf_insert_pfn_pmd
+#endif
+#else
+#define DMAKIT_VM_HUGE_FAULT(fn)
+#define dmakit_huge_pfnmap() false
+
+static inline vm_fault_t dmakit_insert_pfn_pmd(struct vm_fault *vmf,
+					       unsigned long pfn, bool write)
+{
+	return VM_FAULT_FALLBACK;
+}
 #endif
 
 #endif /* DMAKIT_COMPAT_H */

@@ -98,6 +98,11 @@ long dmakit_buffer_translate(struct file *file,
 /* mmap.c: mapping a buffer into user space, per kind */
 int dmakit_buffer_mmap(struct file *file, struct vm_area_struct *vma);
 int dmakit_remap_prepare(struct vm_area_struct *vma);
+unsigned long dmakit_buffer_get_unmapped_area(struct file *file,
+					      unsigned long addr,
+					      unsigned long len,
+					      unsigned long pgoff,
+					      unsigned long flags);
 
 /**
  * struct dmakit_client - an open device file's asynchronous transfers.

@@ -4,7 +4,12 @@
  *
  *   contig   remap_pfn_range() of the whole range at mmap time (LDD3's
  *            simple_remap_mmap); the VMA is VM_PFNMAP | VM_IO and cannot
- *            grow (VM_DONTEXPAND).
+ *            grow (VM_DONTEXPAND). On kernels with huge PFN maps (6.12+,
+ *            x86-64 with THP), a VMA that holds a 2 MiB piece a PMD can map
+ *            (virtual and physical address agree modulo 2 MiB, which
+ *            dmakit_buffer_get_unmapped_area() arranges) is filled by
+ *            faults instead: .huge_fault maps 2 MiB at once, .fault 4 KiB
+ *            pages where no PMD fits or the kernel refuses one.
  *   coherent dma_mmap_coherent(): a remap_pfn_range() like contig's
  *            without an IOMMU, vm_map_pages() of the pages behind one;
  *            either way all at mmap time, and it cannot grow.
@@ -172,13 +177,111 @@ int dmakit_remap_prepare(struct vm_area_struct *vma)
 				   no_pte, NULL);
 }
 
+static unsigned long contig_pfn(struct dmakit_buffer *buf, pgoff_t pgoff)
+{
+	return page_to_pfn(virt_to_page(buf->vaddr)) + pgoff;
+}
+
+/*
+ * 4 KiB pages of a contig VMA filled by faults: where no PMD fits (the head
+ * and tail of the VMA, a piece mremap or munmap split) or the kernel did
+ * not ask for one (6.12 applies the THP sysfs policy). Like the page-array
+ * kinds, up to fault_batch pages from the faulting one, but never past the
+ * end of its 2 MiB piece: PTEs there would keep the next piece from a PMD.
+ */
+static vm_fault_t contig_vm_fault(struct vm_fault *vmf)
+{
+	struct vm_area_struct *vma = vmf->vma;
+	struct dmakit_buffer *buf = vma->vm_file->private_data;
+	unsigned long addr = vmf->address & PAGE_MASK;
+	unsigned long end = min(vma->vm_end, (addr & PMD_MASK) + PMD_SIZE);
+	unsigned long pfn, i, batch;
+	vm_fault_t ret;
+
+	if (vmf->pgoff >= buf->npages)	/* VM_DONTEXPAND: never seen */
+		return VM_FAULT_SIGBUS;
+	atomic64_inc(&buf->faults);
+	batch = fault_batch_pages(fault_batch, buf->npages, vmf->pgoff,
+				  (end - addr) >> PAGE_SHIFT);
+	pfn = contig_pfn(buf, vmf->pgoff);
+	for (i = 0; i < batch; i++) {
+		/* an entry there already (a racing fault) is left as it is */
+		ret = vmf_insert_pfn(vma, addr + (i << PAGE_SHIFT), pfn + i);
+		if (ret != VM_FAULT_NOPAGE)
+			return i ? VM_FAULT_NOPAGE : ret;
+	}
+	return VM_FAULT_NOPAGE;
+}
+
+/*
+ * A PMD for the 2 MiB piece around the faulting address, if that piece lies
+ * inside the VMA (hence the buffer) and starts at a 2 MiB-aligned physical
+ * address; else VM_FAULT_FALLBACK, and the core calls contig_vm_fault().
+ * The core asks for PUD_ORDER first on kernels with PUD PFN maps: no
+ * buffer is 1 GiB, so that falls back too. Unused where the kernel has no
+ * huge PFN maps (compat.h), which never calls it.
+ */
+static vm_fault_t __maybe_unused contig_vm_huge_fault(struct vm_fault *vmf,
+						      unsigned int order)
+{
+	struct vm_area_struct *vma = vmf->vma;
+	struct dmakit_buffer *buf = vma->vm_file->private_data;
+	unsigned long haddr = vmf->address & PMD_MASK;
+	unsigned long pfn;
+	pgoff_t pgoff;
+
+	if (order != PMD_SHIFT - PAGE_SHIFT)
+		return VM_FAULT_FALLBACK;
+	if (haddr < vma->vm_start || vma->vm_end - haddr < PMD_SIZE)
+		return VM_FAULT_FALLBACK;
+	pgoff = vma->vm_pgoff + ((haddr - vma->vm_start) >> PAGE_SHIFT);
+	if (pgoff >= buf->npages || buf->npages - pgoff < PTRS_PER_PMD)
+		return VM_FAULT_FALLBACK;
+	pfn = contig_pfn(buf, pgoff);
+	/* mremap may have moved the VMA to an address that disagrees */
+	if (!IS_ALIGNED(pfn, PTRS_PER_PMD))
+		return VM_FAULT_FALLBACK;
+	atomic64_inc(&buf->faults);
+	return dmakit_insert_pfn_pmd(vmf, pfn, vmf->flags & FAULT_FLAG_WRITE);
+}
+
+static const struct vm_operations_struct buffer_contig_fault_vm_ops = {
+	.open = buffer_vm_open,
+	.close = buffer_vm_close,
+	.fault = contig_vm_fault,
+	DMAKIT_VM_HUGE_FAULT(contig_vm_huge_fault)
+};
+
+/*
+ * Can a PMD map part of a new contig VMA whose first page is @pfn? Only on
+ * a kernel with huge PFN maps, when the virtual and the physical address
+ * agree modulo 2 MiB, and when the VMA holds a whole aligned 2 MiB piece.
+ * Otherwise remap_pfn_range() at mmap time does better than faults.
+ */
+static bool contig_pmd_fits(struct vm_area_struct *vma, unsigned long pfn)
+{
+	unsigned long first = ALIGN(vma->vm_start, PMD_SIZE);
+
+	if (!dmakit_huge_pfnmap())
+		return false;
+	if ((vma->vm_start - PFN_PHYS(pfn)) & ~PMD_MASK)
+		return false;
+	return first >= vma->vm_start && first < vma->vm_end &&
+	       vma->vm_end - first >= PMD_SIZE;
+}
+
 static int buffer_mmap_contig(struct dmakit_buffer *buf,
 			      struct vm_area_struct *vma)
 {
-	unsigned long pfn = page_to_pfn(virt_to_page(buf->vaddr)) +
-			    vma->vm_pgoff;
+	unsigned long pfn = contig_pfn(buf, vma->vm_pgoff);
 	int err;
 
+	if (contig_pmd_fits(vma, pfn)) {
+		/* what remap_pfn_range() sets; the fault handlers fill it */
+		vm_flags_set(vma, VM_IO | VM_PFNMAP | VM_DONTEXPAND | VM_DONTDUMP);
+		vma->vm_ops = &buffer_contig_fault_vm_ops;
+		return 0;
+	}
 	err = dmakit_remap_prepare(vma);
 	if (err)
 		return err;
@@ -186,6 +289,40 @@ static int buffer_mmap_contig(struct dmakit_buffer *buf,
 	/* sets VM_IO | VM_PFNMAP | VM_DONTEXPAND | VM_DONTDUMP */
 	return remap_pfn_range(vma, vma->vm_start, pfn,
 			       vma->vm_end - vma->vm_start, vma->vm_page_prot);
+}
+
+/**
+ * dmakit_buffer_get_unmapped_area() - where a buffer fd's mmap goes.
+ * @file:  the buffer's file.
+ * @addr:  the caller's hint (or MAP_FIXED address).
+ * @len:   bytes.
+ * @pgoff: offset into the buffer, in pages.
+ * @flags: MAP_* flags.
+ *
+ * A PMD maps a 2 MiB-aligned virtual range to a 2 MiB-aligned physical one,
+ * so a contig mapping can have PMDs only if its address agrees with the
+ * physical address modulo 2 MiB. thp_get_unmapped_area() (exported on 6.1,
+ * 6.12 and 7.3) places a mapping so that its address agrees with the file
+ * offset it is given modulo 2 MiB, when the range holds a whole 2 MiB piece,
+ * and otherwise as the kernel's default would: for contig it is given the
+ * physical offset (the page frame number) instead of the buffer offset. The
+ * other kinds keep their own offset (their pages are scattered), which
+ * costs nothing. Set only where the kernel has huge PFN maps (buffer.c).
+ *
+ * Return: the address, or -errno.
+ */
+unsigned long dmakit_buffer_get_unmapped_area(struct file *file,
+					      unsigned long addr,
+					      unsigned long len,
+					      unsigned long pgoff,
+					      unsigned long flags)
+{
+	struct dmakit_buffer *buf = file->private_data;
+
+	/* a range outside the buffer is refused by mmap itself */
+	if (buf->kind == DMAKIT_KIND_CONTIG && pgoff < buf->npages)
+		pgoff = contig_pfn(buf, pgoff);
+	return thp_get_unmapped_area(file, addr, len, pgoff, flags);
 }
 
 /* do @pages pages from page @pgoff lie inside @npages? (overflow-safe) */

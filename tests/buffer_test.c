@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/uio.h>
+#include <sys/utsname.h>
 #include <sys/wait.h>
 
 #include "dmakit_test.h"
@@ -762,6 +763,515 @@ TEST_F(rules, zero_length_read_and_write_return_zero)
 	EXPECT_EQ(0, pread(self->fd, &c, 0, 4 * PAGE));
 	EXPECT_EQ(0, pread(self->fd, NULL, 0, 1));
 	EXPECT_EQ(1, c);
+}
+
+/* ---- 2 MiB mappings (contig on kernels with huge PFN maps) --------------- */
+
+#define TWO_MiB		(2 * MiB)
+#define THP_ENABLED	"/sys/kernel/mm/transparent_hugepage/enabled"
+
+/* the running kernel as 100 * major + minor (6.12 -> 612) */
+static int kernel_version(void)
+{
+	struct utsname u;
+	int major = 0, minor = 0;
+
+	if (uname(&u) || sscanf(u.release, "%d.%d", &major, &minor) != 2)
+		return 0;
+	return major * 100 + minor;
+}
+
+/*
+ * Huge PFN maps came with 6.12 (x86-64 with THP): the core calls a
+ * VM_PFNMAP VMA's ->huge_fault. Decided here from the release, not asked of
+ * the module, so that a module that stopped mapping PMDs fails the tests.
+ */
+static bool huge_pfnmaps(void)
+{
+	return kernel_version() >= 612 && !access(THP_ENABLED, W_OK);
+}
+
+#define NO_HUGE_PFNMAPS "this kernel has no huge PFN maps (6.12+ with THP): " \
+	"contig stays remap_pfn_range() with 4 KiB PTEs"
+
+/* the THP policy in force ("always", "madvise", "never"), or "" */
+static const char *thp_policy(char *buf, size_t len)
+{
+	char line[64], *open, *close;
+
+	buf[0] = 0;
+	open = strchr(read_line(THP_ENABLED, line, sizeof(line)), '[');
+	close = open ? strchr(open, ']') : NULL;
+	if (close && (size_t)(close - open) <= len) {
+		memcpy(buf, open + 1, close - open - 1);
+		buf[close - open - 1] = 0;
+	}
+	return buf;
+}
+
+static int set_thp_policy(const char *policy)
+{
+	FILE *f = fopen(THP_ENABLED, "w");
+
+	if (!f)
+		return -1;
+	fprintf(f, "%s\n", policy);
+	return fclose(f);
+}
+
+/* pread() [off, off + len) and compare with the pattern at those positions */
+static long check_by_pread(int fd, size_t off, size_t len, unsigned int seed)
+{
+	static unsigned char chunk[256 * 1024];
+	size_t pos = 0;
+
+	while (pos < len) {
+		size_t want = len - pos < sizeof(chunk) ? len - pos : sizeof(chunk);
+		ssize_t n = pread(fd, chunk, want, off + pos);
+
+		if (n <= 0)
+			return -3;
+		for (ssize_t i = 0; i < n; i++)
+			if (chunk[i] != pat(off + pos + i, seed))
+				return pos + i;
+		pos += n;
+	}
+	return -1;
+}
+
+/* the pattern at buffer positions [off, off + len), written with pwrite() */
+static int fill_by_pwrite(int fd, size_t off, size_t len, unsigned int seed)
+{
+	static unsigned char chunk[256 * 1024];
+	size_t pos = 0;
+
+	while (pos < len) {
+		size_t n = len - pos < sizeof(chunk) ? len - pos : sizeof(chunk);
+
+		for (size_t i = 0; i < n; i++)
+			chunk[i] = pat(off + pos + i, seed);
+		if (pwrite(fd, chunk, n, off + pos) != (ssize_t)n)
+			return -1;
+		pos += n;
+	}
+	return 0;
+}
+
+/* p maps buffer positions from off: fill, check against the pattern there */
+static void fill_at(unsigned char *p, size_t off, size_t len, unsigned int seed)
+{
+	for (size_t i = 0; i < len; i++)
+		p[i] = pat(off + i, seed);
+}
+
+static long check_at(const unsigned char *p, size_t off, size_t len,
+		     unsigned int seed)
+{
+	for (size_t i = 0; i < len; i++)
+		if (p[i] != pat(off + i, seed))
+			return i;
+	return -1;
+}
+
+/* describe up to DMAKIT_TRANSLATE_MAX pages mapped from uva; count or -errno */
+static int translate_uva(int fd, const void *uva, uint32_t count,
+			 struct dmakit_page_desc *d)
+{
+	struct dmakit_translate t = {
+		.uaddr = (uintptr_t)uva, .count = count, .descs = (uintptr_t)d,
+	};
+
+	return ioctl(fd, DMAKIT_IOC_TRANSLATE, &t) ? -errno : (int)t.count;
+}
+
+/* physical address of buffer page 0 (root only) */
+static uint64_t buffer_phys(int fd)
+{
+	struct dmakit_page_desc d = { 0 };
+	struct dmakit_translate t = { .count = 1, .descs = (uintptr_t)&d };
+
+	return ioctl(fd, DMAKIT_IOC_TRANSLATE, &t) ? 0 : d.phys;
+}
+
+/*
+ * How the @pages pages from @uva are mapped: how many by a PMD, how many by
+ * a PTE, and whether each maps its own buffer page. Touch them first.
+ */
+struct mapped_by {
+	int pmd, pte, wrong;
+};
+
+static struct mapped_by mapped_by(int fd, const unsigned char *uva, int pages)
+{
+	static struct dmakit_page_desc d[DMAKIT_TRANSLATE_MAX];
+	struct mapped_by m = { 0, 0, 0 };
+
+	while (pages > 0) {
+		int n = translate_uva(fd, uva, pages < DMAKIT_TRANSLATE_MAX ?
+					       pages : DMAKIT_TRANSLATE_MAX, d);
+
+		if (n <= 0) {
+			m.wrong += pages;
+			break;
+		}
+		for (int i = 0; i < n; i++) {
+			if (!(d[i].flags & DMAKIT_PAGE_MAPPED) ||
+			    d[i].mapped_pfn != d[i].pfn)
+				m.wrong++;
+			else if (d[i].flags & DMAKIT_PAGE_PMD)
+				m.pmd++;
+			else
+				m.pte++;
+		}
+		uva += (size_t)n * PAGE;
+		pages -= n;
+	}
+	return m;
+}
+
+FIXTURE(huge) {
+	char thp[16];
+	bool huge;
+	int fd;		/* a 4 MiB contig buffer: order 10, 4 MiB-aligned */
+};
+
+FIXTURE_SETUP(huge)
+{
+	self->huge = huge_pfnmaps();
+	self->thp[0] = 0;
+	self->fd = -1;
+	/*
+	 * 6.12 applies the THP policy to huge PFN maps, and a guest below
+	 * 512 MiB boots with "never": ask for "always", put it back after
+	 */
+	if (self->huge) {
+		thp_policy(self->thp, sizeof(self->thp));
+		ASSERT_EQ(0, set_thp_policy("always"));
+	}
+	if (geteuid())
+		SKIP(return, "the page table is shown to root only");
+	self->fd = buf_alloc(4 * MiB, DMAKIT_KIND_CONTIG, 0, NULL);
+	ASSERT_LE(0, self->fd) TH_LOG("alloc: %s", strerror(-self->fd));
+	/* the buddy allocator aligns an order-10 block to its size */
+	ASSERT_EQ(0, buffer_phys(self->fd) % (4 * MiB));
+}
+
+FIXTURE_TEARDOWN(huge)
+{
+	if (self->thp[0])
+		set_thp_policy(self->thp);
+	if (self->fd >= 0)
+		close(self->fd);
+}
+
+/* a 2 MiB-aligned place for @len bytes (reserved, PROT_NONE) */
+static unsigned char *aligned_place(size_t len)
+{
+	unsigned char *p = mmap(NULL, len + TWO_MiB, PROT_NONE,
+				MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED)
+		return p;
+	return (unsigned char *)(((uintptr_t)p + TWO_MiB - 1) & ~(TWO_MiB - 1));
+}
+
+TEST_F(huge, an_aligned_4MiB_mapping_is_two_pmds_and_the_data_is_right)
+{
+	unsigned char *map;
+	struct mapped_by m;
+
+	if (!self->huge)
+		SKIP(return, NO_HUGE_PFNMAPS);
+	map = mmap(NULL, 4 * MiB, PROT_READ | PROT_WRITE, MAP_SHARED, self->fd, 0);
+	ASSERT_NE(MAP_FAILED, map);
+	/* get_unmapped_area placed it where PMDs can map it */
+	EXPECT_EQ(0, (uintptr_t)map % TWO_MiB);
+	fill(map, 4 * MiB, 41);
+	/* one fault per 2 MiB */
+	EXPECT_EQ(2, buf_info(self->fd).faults);
+	m = mapped_by(self->fd, map, 1024);
+	EXPECT_EQ(1024, m.pmd);
+	EXPECT_EQ(0, m.pte);
+	EXPECT_EQ(0, m.wrong);
+	EXPECT_EQ(-1, check_by_read(self->fd, 4 * MiB, 41));
+	/* and the other way: written with write(), read through the PMDs */
+	ASSERT_EQ(0, fill_by_pwrite(self->fd, 0, 4 * MiB, 42));
+	EXPECT_EQ(-1, check(map, 4 * MiB, 42));
+	munmap(map, 4 * MiB);
+}
+
+/* fork copies the PMDs (or the child faults them again): the same memory */
+TEST_F(huge, a_child_writes_through_an_inherited_pmd_mapping)
+{
+	unsigned char *map;
+	int status;
+	pid_t pid;
+
+	if (!self->huge)
+		SKIP(return, NO_HUGE_PFNMAPS);
+	map = mmap(NULL, 4 * MiB, PROT_READ | PROT_WRITE, MAP_SHARED, self->fd, 0);
+	ASSERT_NE(MAP_FAILED, map);
+	fill(map, 4 * MiB, 59);
+	ASSERT_EQ(1024, mapped_by(self->fd, map, 1024).pmd);
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		struct mapped_by m = mapped_by(self->fd, map, 1024);
+
+		if (check(map, 4 * MiB, 59) != -1 || m.wrong)
+			_exit(1);
+		fill(map, 4 * MiB, 60);
+		_exit(0);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_EQ(0, status);
+	EXPECT_EQ(-1, check(map, 4 * MiB, 60));
+	EXPECT_EQ(-1, check_by_read(self->fd, 4 * MiB, 60));
+	EXPECT_EQ(1024, mapped_by(self->fd, map, 1024).pmd);
+	munmap(map, 4 * MiB);
+}
+
+/*
+ * An offset that is not a multiple of 2 MiB: the address agrees with the
+ * physical one modulo 2 MiB all the same, so 4 KiB PTEs map up to the
+ * first 2 MiB boundary of the buffer and a PMD the 2 MiB after it.
+ */
+TEST_F(huge, an_unaligned_offset_maps_ptes_up_to_the_first_aligned_2MiB)
+{
+	const size_t off = PAGE, len = 4 * MiB - PAGE;
+	unsigned char *map;
+	struct mapped_by m;
+
+	if (!self->huge)
+		SKIP(return, NO_HUGE_PFNMAPS);
+	map = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, self->fd, off);
+	ASSERT_NE(MAP_FAILED, map);
+	EXPECT_EQ(off, (uintptr_t)map % TWO_MiB);
+	fill_at(map, off, len, 43);
+	m = mapped_by(self->fd, map, TWO_MiB / PAGE - 1);
+	EXPECT_EQ(0, m.pmd);
+	EXPECT_EQ(TWO_MiB / PAGE - 1, m.pte);
+	EXPECT_EQ(0, m.wrong);
+	m = mapped_by(self->fd, map + TWO_MiB - off, TWO_MiB / PAGE);
+	EXPECT_EQ(TWO_MiB / PAGE, m.pmd);
+	EXPECT_EQ(0, m.wrong);
+	EXPECT_EQ(-1, check_by_pread(self->fd, off, len, 43));
+	ASSERT_EQ(0, fill_by_pwrite(self->fd, off, len, 44));
+	EXPECT_EQ(-1, check_at(map, off, len, 44));
+	munmap(map, len);
+}
+
+/* where no aligned 2 MiB fits, mmap maps everything with PTEs, no fault */
+static void expect_ptes_only(struct __test_metadata *_metadata, int fd,
+			     unsigned char *map, size_t off, size_t len,
+			     unsigned int seed)
+{
+	struct mapped_by m = mapped_by(fd, map, len / PAGE);
+
+	/* remap_pfn_range() at mmap time: mapped before any touch */
+	EXPECT_EQ(0, m.pmd);
+	EXPECT_EQ(len / PAGE, m.pte);
+	EXPECT_EQ(0, m.wrong);
+	fill_at(map, off, len, seed);
+	EXPECT_EQ(0, buf_info(fd).faults);
+	EXPECT_EQ(-1, check_by_pread(fd, off, len, seed));
+	ASSERT_EQ(0, fill_by_pwrite(fd, off, len, seed + 1));
+	EXPECT_EQ(-1, check_at(map, off, len, seed + 1));
+	m = mapped_by(fd, map, len / PAGE);
+	EXPECT_EQ(0, m.pmd);
+}
+
+TEST_F(huge, two_MiB_at_a_1MiB_offset_fall_back_to_ptes)
+{
+	unsigned char *map;
+
+	map = mmap(NULL, TWO_MiB, PROT_READ | PROT_WRITE, MAP_SHARED, self->fd, MiB);
+	ASSERT_NE(MAP_FAILED, map);
+	expect_ptes_only(_metadata, self->fd, map, MiB, TWO_MiB, 45);
+	munmap(map, TWO_MiB);
+}
+
+TEST_F(huge, a_1MiB_buffer_falls_back_to_ptes)
+{
+	unsigned char *map;
+	int fd = buf_alloc(MiB, DMAKIT_KIND_CONTIG, 0, NULL);
+
+	ASSERT_LE(0, fd);
+	map = mmap(NULL, MiB, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	ASSERT_NE(MAP_FAILED, map);
+	expect_ptes_only(_metadata, fd, map, 0, MiB, 47);
+	munmap(map, MiB);
+	close(fd);
+}
+
+/* MAP_FIXED at an address that disagrees with the physical one */
+TEST_F(huge, a_misaligned_fixed_address_falls_back_to_ptes)
+{
+	unsigned char *place = aligned_place(4 * MiB + PAGE), *map;
+
+	ASSERT_NE(MAP_FAILED, place);
+	map = mmap(place + PAGE, 4 * MiB, PROT_READ | PROT_WRITE,
+		   MAP_SHARED | MAP_FIXED, self->fd, 0);
+	ASSERT_EQ(place + PAGE, map);
+	expect_ptes_only(_metadata, self->fd, map, 0, 4 * MiB, 49);
+	munmap(map, 4 * MiB);
+}
+
+/* munmap of part of a PMD splits it; the rest refaults with PTEs */
+TEST_F(huge, unmapping_part_of_a_pmd_keeps_the_data)
+{
+	unsigned char *map;
+	struct mapped_by m;
+
+	if (!self->huge)
+		SKIP(return, NO_HUGE_PFNMAPS);
+	map = mmap(NULL, 4 * MiB, PROT_READ | PROT_WRITE, MAP_SHARED, self->fd, 0);
+	ASSERT_NE(MAP_FAILED, map);
+	fill(map, 4 * MiB, 51);
+	ASSERT_EQ(1024, mapped_by(self->fd, map, 1024).pmd);
+	ASSERT_EQ(0, munmap(map + 3 * MiB, 256 * 1024));
+	EXPECT_EQ(SIGSEGV, touch(map + 3 * MiB));
+	EXPECT_EQ(-1, check(map, 3 * MiB, 51));
+	EXPECT_EQ(-1, check_at(map + 3 * MiB + 256 * 1024, 3 * MiB + 256 * 1024,
+			       768 * 1024, 51));
+	/* the first 2 MiB are untouched, the second was split */
+	m = mapped_by(self->fd, map, 512);
+	EXPECT_EQ(512, m.pmd);
+	m = mapped_by(self->fd, map + TWO_MiB, 256);
+	EXPECT_EQ(0, m.pmd);
+	EXPECT_EQ(256, m.pte);
+	EXPECT_EQ(0, m.wrong);
+	EXPECT_EQ(-1, check_by_read(self->fd, 4 * MiB, 51));	/* nothing lost */
+	ASSERT_EQ(0, fill_by_pwrite(self->fd, 0, 4 * MiB, 52));
+	EXPECT_EQ(-1, check(map, 3 * MiB, 52));
+	EXPECT_EQ(-1, check_at(map + 3 * MiB + 256 * 1024, 3 * MiB + 256 * 1024,
+			       768 * 1024, 52));
+	munmap(map, 3 * MiB);
+	munmap(map + 3 * MiB + 256 * 1024, 768 * 1024);
+	EXPECT_EQ(0, buf_info(self->fd).mappings);
+}
+
+/* mremap of part of a PMD moves that part (PTEs) and splits the rest */
+TEST_F(huge, moving_part_of_a_pmd_with_mremap_keeps_the_data)
+{
+	unsigned char *map, *place, *moved;
+	struct mapped_by m;
+
+	if (!self->huge)
+		SKIP(return, NO_HUGE_PFNMAPS);
+	map = mmap(NULL, 4 * MiB, PROT_READ | PROT_WRITE, MAP_SHARED, self->fd, 0);
+	ASSERT_NE(MAP_FAILED, map);
+	fill(map, 4 * MiB, 53);
+	ASSERT_EQ(1024, mapped_by(self->fd, map, 1024).pmd);
+	place = mmap(NULL, MiB, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, place);
+	moved = mremap(map + MiB, MiB, MiB, MREMAP_MAYMOVE | MREMAP_FIXED, place);
+	ASSERT_EQ(place, moved);
+	EXPECT_EQ(SIGSEGV, touch(map + MiB));
+	EXPECT_EQ(-1, check(map, MiB, 53));
+	EXPECT_EQ(-1, check_at(moved, MiB, MiB, 53));
+	EXPECT_EQ(-1, check_at(map + TWO_MiB, TWO_MiB, TWO_MiB, 53));
+	m = mapped_by(self->fd, moved, 256);
+	EXPECT_EQ(0, m.pmd);
+	EXPECT_EQ(256, m.pte);
+	EXPECT_EQ(0, m.wrong);
+	m = mapped_by(self->fd, map, 256);
+	EXPECT_EQ(256, m.pte);
+	EXPECT_EQ(0, m.wrong);
+	/* the second 2 MiB were not touched by the move */
+	EXPECT_EQ(512, mapped_by(self->fd, map + TWO_MiB, 512).pmd);
+	fill_at(moved, MiB, MiB, 54);
+	EXPECT_EQ(-1, check_by_pread(self->fd, MiB, MiB, 54));
+	EXPECT_EQ(-1, check_by_pread(self->fd, 0, MiB, 53));
+	munmap(map, MiB);
+	munmap(moved, MiB);
+	munmap(map + TWO_MiB, TWO_MiB);
+	EXPECT_EQ(0, buf_info(self->fd).mappings);
+}
+
+/*
+ * CMA aligns a buffer only to 1 MiB (CONFIG_CMA_ALIGNMENT), so its offset
+ * in the buffer and its physical address may disagree modulo 2 MiB: the
+ * mapping is placed by the physical address, and every whole 2 MiB piece
+ * of physical memory gets a PMD.
+ */
+TEST_F(huge, a_cma_buffer_is_placed_by_its_physical_address)
+{
+	const size_t len = 8 * MiB;
+	int fd, pieces, spacer[3] = { -1, -1, -1 };
+	uint64_t phys, first;
+	unsigned char *map;
+	struct mapped_by m;
+
+	if (!self->huge)
+		SKIP(return, NO_HUGE_PFNMAPS);
+	if (!env_long("DMAKIT_HAS_CMA", 0))
+		SKIP(return, "contig above 4 MiB needs CMA: this kernel has none");
+	/*
+	 * Wanted: a block that is not 2 MiB-aligned, where the offset alone
+	 * would place the mapping wrong. CMA hands out the first free 1 MiB-
+	 * aligned range: a 5 MiB spacer before it shifts the next by 1 MiB.
+	 */
+	for (int tries = 0;; tries++) {
+		fd = buf_alloc(len, DMAKIT_KIND_CONTIG, 0, NULL);
+		ASSERT_LE(0, fd) TH_LOG("alloc: %s", strerror(-fd));
+		phys = buffer_phys(fd);
+		ASSERT_NE(0, phys);
+		if (phys % TWO_MiB || tries == 3)
+			break;
+		close(fd);
+		spacer[tries] = buf_alloc(5 * MiB, DMAKIT_KIND_CONTIG, 0, NULL);
+	}
+	first = (phys + TWO_MiB - 1) & ~(uint64_t)(TWO_MiB - 1);
+	pieces = (phys + len - first) / TWO_MiB;
+	map = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	ASSERT_NE(MAP_FAILED, map);
+	TH_LOG("physical %#llx, mapped at %p: %d whole 2 MiB pieces",
+	       (unsigned long long)phys, map, pieces);
+	EXPECT_EQ(phys % TWO_MiB, (uintptr_t)map % TWO_MiB);
+	fill(map, len, 57);
+	m = mapped_by(fd, map, len / PAGE);
+	EXPECT_EQ(pieces * (int)(TWO_MiB / PAGE), m.pmd);
+	EXPECT_EQ(len / PAGE - pieces * (TWO_MiB / PAGE), m.pte);
+	EXPECT_EQ(0, m.wrong);
+	EXPECT_EQ(-1, check_by_read(fd, len, 57));
+	munmap(map, len);
+	close(fd);
+	for (int i = 0; i < 3; i++)
+		if (spacer[i] >= 0)
+			close(spacer[i]);
+}
+
+/*
+ * 6.12 asks the THP sysfs policy before it calls ->huge_fault of a PFN
+ * map ("never": 4 KiB PTEs); 7.3 does not ("Huge PFN mappings are
+ * uncompactable so the policy doesn't apply", mm/huge_memory.c).
+ */
+TEST_F(huge, the_thp_policy_never_holds_on_6_12_not_on_7_3)
+{
+	int v = kernel_version();
+	unsigned char *map;
+	struct mapped_by m;
+
+	if (!self->huge)
+		SKIP(return, NO_HUGE_PFNMAPS);
+	ASSERT_EQ(0, set_thp_policy("never"));
+	map = mmap(NULL, 4 * MiB, PROT_READ | PROT_WRITE, MAP_SHARED, self->fd, 0);
+	ASSERT_NE(MAP_FAILED, map);
+	fill(map, 4 * MiB, 55);
+	m = mapped_by(self->fd, map, 1024);
+	EXPECT_EQ(0, m.wrong);
+	EXPECT_EQ(-1, check_by_read(self->fd, 4 * MiB, 55));
+	munmap(map, 4 * MiB);
+	TH_LOG("Linux %d.%d, THP never: %d pages by PMDs, %d by PTEs",
+	       v / 100, v % 100, m.pmd, m.pte);
+	if (v == 612) {
+		EXPECT_EQ(1024, m.pte);
+	} else if (v >= 700) {
+		EXPECT_EQ(1024, m.pmd);
+	} else {
+		SKIP(return, "which way this release goes was not checked");
+	}
 }
 
 TEST(unload_is_refused_while_a_mapping_exists)
