@@ -185,9 +185,11 @@ static unsigned long contig_pfn(struct dmakit_buffer *buf, pgoff_t pgoff)
 /*
  * 4 KiB pages of a contig VMA filled by faults: where no PMD fits (the head
  * and tail of the VMA, a piece mremap or munmap split) or the kernel did
- * not ask for one (6.12 applies the THP sysfs policy). Like the page-array
- * kinds, up to fault_batch pages from the faulting one, but never past the
- * end of its 2 MiB piece: PTEs there would keep the next piece from a PMD.
+ * not ask for one (6.12 applies the THP sysfs policy). Once a fault comes
+ * here, this 2 MiB piece will be PTEs whatever happens: the faulting page
+ * and the rest of the piece inside the VMA go in at once (as
+ * remap_pfn_range() would have put them in at mmap time), but never past
+ * the end of the piece: PTEs there would keep the next piece from a PMD.
  */
 static vm_fault_t contig_vm_fault(struct vm_fault *vmf)
 {
@@ -201,8 +203,8 @@ static vm_fault_t contig_vm_fault(struct vm_fault *vmf)
 	if (vmf->pgoff >= buf->npages)	/* VM_DONTEXPAND: never seen */
 		return VM_FAULT_SIGBUS;
 	atomic64_inc(&buf->faults);
-	batch = fault_batch_pages(fault_batch, buf->npages, vmf->pgoff,
-				  (end - addr) >> PAGE_SHIFT);
+	batch = min_t(unsigned long, buf->npages - vmf->pgoff,
+		      (end - addr) >> PAGE_SHIFT);
 	pfn = contig_pfn(buf, vmf->pgoff);
 	for (i = 0; i < batch; i++) {
 		/* an entry there already (a racing fault) is left as it is */
