@@ -6,6 +6,8 @@
  */
 #include <signal.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
@@ -595,6 +597,221 @@ TEST_F(rules, only_fault_mapped_pages_can_be_pinned)
 		}
 	}
 	munmap(map, 4 * PAGE);
+}
+
+/*
+ * What get_user_pages() answers for a premapped page (DMAKIT_ALLOC_PREMAP:
+ * a special PTE in a VM_MIXEDMAP VMA) where the kernel's own paths pass its
+ * answer on (O_DIRECT on a block device, vmsplice), by kernel, as
+ * docs/abi.md documents it: follow_pfn_pte() says -EEXIST ("a page table
+ * entry but no struct page") and __get_user_pages() returns it when it was
+ * asked for pages. A kernel not listed is held to the newest one's answer.
+ * (VM_PFNMAP, contig's remap_pfn_range, is -EFAULT everywhere:
+ * check_vma_flags() refuses the VMA before any page is looked at.)
+ */
+static const struct { const char *kernel; int err; } premap_gup_errno[] = {
+	{ "6.1", EEXIST },
+	{ "6.12", EEXIST },
+	{ "7.3", EEXIST },
+};
+
+/* "6.1", "6.12", "7.3": major.minor of the running kernel */
+static const char *kernel_line(void)
+{
+	static char line[16];
+	struct utsname u;
+	unsigned int major, minor;
+
+	if (uname(&u) || sscanf(u.release, "%u.%u", &major, &minor) != 2)
+		return "?";
+	snprintf(line, sizeof(line), "%u.%u", major, minor);
+	return line;
+}
+
+/* the errno GUP gives this variant's mapping on this kernel; 0: it pins */
+static int gup_errno(uint32_t kind, uint32_t flags)
+{
+	const int n = sizeof(premap_gup_errno) / sizeof(premap_gup_errno[0]);
+	const char *k = kernel_line();
+
+	if (kind == DMAKIT_KIND_CONTIG)
+		return EFAULT;
+	if (!(flags & PREMAP))
+		return 0;
+	for (int i = 0; i < n; i++)
+		if (!strcmp(k, premap_gup_errno[i].kernel))
+			return premap_gup_errno[i].err;
+	return premap_gup_errno[n - 1].err;
+}
+
+/*
+ * A block device for O_DIRECT: the lane's disk (DMAKIT_DISK, the bench
+ * lanes' virtio disk), else brd's /dev/ram0, loaded from the kernel's own
+ * modules where the lane shipped them (Debian's kernels: vm/mkinitramfs).
+ * Our debug kernel has no block layer: NULL.
+ */
+static const char *dio_block_device(void)
+{
+	const char *disk = getenv("DMAKIT_DISK");
+	struct stat st;
+
+	if (disk && !stat(disk, &st) && S_ISBLK(st.st_mode))
+		return disk;
+	if (stat("/dev/ram0", &st) && !access("/lib/dmakit/brd.ko", R_OK) &&
+	    system("insmod /lib/dmakit/brd.ko rd_nr=1 rd_size=1024 >/dev/null 2>&1") != 0)
+		return NULL;
+	return !stat("/dev/ram0", &st) && S_ISBLK(st.st_mode) ? "/dev/ram0" : NULL;
+}
+
+/*
+ * O_DIRECT read() into the mapping and write() from it, on a block device:
+ * the block layer pins the user pages (bio_iov_iter_get_pages()). A
+ * fault-mapped buffer takes the data; a premapped or contig one gets the
+ * errno of gup_errno() for this kernel, and not a byte moves.
+ */
+TEST_F(rules, o_direct_on_a_block_device_pins_the_mapping_or_fails_with_gups_errno)
+{
+	int err = gup_errno(variant->kind, variant->flags);
+	const char *dev = dio_block_device();
+	unsigned char *map, *disk;
+	ssize_t n;
+	int fd;
+
+	if (!dev)
+		SKIP(return, "no block device (%s: our debug kernel has no block layer; the bench lanes and Debian's kernels have one)",
+		     kernel_line());
+	fd = open(dev, O_RDWR | O_DIRECT);
+	ASSERT_LE(0, fd) TH_LOG("open %s O_DIRECT: %s", dev, strerror(errno));
+	ASSERT_EQ(0, posix_memalign((void **)&disk, PAGE, 4 * PAGE));
+	fill(disk, 4 * PAGE, 21);
+	ASSERT_EQ((ssize_t)(4 * PAGE), pwrite(fd, disk, 4 * PAGE, 0)) TH_LOG("%s", strerror(errno));
+	map = mmap(NULL, 4 * PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, self->fd, 0);
+	ASSERT_NE(MAP_FAILED, map);
+	memset(map, 0x5a, 4 * PAGE);
+
+	/* read(): the device writes into the mapping (FOLL_WRITE) */
+	errno = 0;
+	n = pread(fd, map + PAGE, 2 * PAGE, 0);
+	if (err) {
+		EXPECT_EQ(-1, n);
+		EXPECT_EQ(err, errno) TH_LOG("%s: O_DIRECT read into the mapping: %s, documented %s",
+					    kernel_line(), strerror(errno), strerror(err));
+		for (size_t i = 0; i < 4 * PAGE; i++) {
+			ASSERT_EQ(0x5a, map[i]) TH_LOG("byte %zu moved", i);
+		}
+	} else {
+		EXPECT_EQ((ssize_t)(2 * PAGE), n) TH_LOG("%s", strerror(errno));
+		EXPECT_EQ(-1, check(map + PAGE, 2 * PAGE, 21));
+	}
+
+	/* write(): the device reads the mapping */
+	fill(map, 4 * PAGE, 22);
+	errno = 0;
+	n = pwrite(fd, map + PAGE, 2 * PAGE, 4 * PAGE);
+	if (err) {
+		EXPECT_EQ(-1, n);
+		EXPECT_EQ(err, errno) TH_LOG("%s: O_DIRECT write from the mapping: %s, documented %s",
+					    kernel_line(), strerror(errno), strerror(err));
+	} else {
+		EXPECT_EQ((ssize_t)(2 * PAGE), n) TH_LOG("%s", strerror(errno));
+		ASSERT_EQ((ssize_t)(2 * PAGE), pread(fd, disk, 2 * PAGE, 4 * PAGE));
+		EXPECT_EQ(0, memcmp(disk, map + PAGE, 2 * PAGE));
+	}
+	munmap(map, 4 * PAGE);
+	free(disk);
+	close(fd);
+}
+
+/*
+ * O_DIRECT on tmpfs: 6.1 refuses the open (EINVAL: shmem has no direct_IO);
+ * from 6.6 tmpfs accepts O_DIRECT and serves it from the page cache by
+ * copying, so nothing is pinned and every kind of mapping works, premapped
+ * and contig too. Documented in docs/abi.md with the block-device case.
+ */
+static const struct { const char *kernel; int err; } tmpfs_odirect_errno[] = {
+	{ "6.1", EINVAL },
+	{ "6.12", 0 },
+	{ "7.3", 0 },
+};
+
+TEST_F(rules, o_direct_on_tmpfs_copies_or_is_refused_at_open)
+{
+	const int n = sizeof(tmpfs_odirect_errno) / sizeof(tmpfs_odirect_errno[0]);
+	char dir[] = "/tmp/dmakit-dio.XXXXXX", path[64];
+	int err = tmpfs_odirect_errno[n - 1].err, fd, plain;
+	unsigned char *map;
+
+	for (int i = 0; i < n; i++)
+		if (!strcmp(kernel_line(), tmpfs_odirect_errno[i].kernel))
+			err = tmpfs_odirect_errno[i].err;
+	ASSERT_NE(NULL, mkdtemp(dir));
+	ASSERT_EQ(0, mount("tmpfs", dir, "tmpfs", 0, "size=1m")) TH_LOG("%s", strerror(errno));
+	snprintf(path, sizeof(path), "%s/f", dir);
+	plain = open(path, O_RDWR | O_CREAT, 0600);
+	ASSERT_LE(0, plain);
+	map = mmap(NULL, 4 * PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, self->fd, 0);
+	ASSERT_NE(MAP_FAILED, map);
+	fill(map, 4 * PAGE, 24);
+	ASSERT_EQ((ssize_t)(4 * PAGE), pwrite(plain, map, 4 * PAGE, 0));
+	memset(map, 0x5a, 4 * PAGE);
+	errno = 0;
+	fd = open(path, O_RDWR | O_DIRECT);
+	if (err) {
+		EXPECT_EQ(-1, fd);
+		EXPECT_EQ(err, errno) TH_LOG("%s: open O_DIRECT on tmpfs: %s, documented %s",
+					    kernel_line(), strerror(errno), strerror(err));
+	} else {
+		ASSERT_LE(0, fd) TH_LOG("%s: open O_DIRECT on tmpfs: %s", kernel_line(),
+					strerror(errno));
+		EXPECT_EQ((ssize_t)(2 * PAGE), pread(fd, map + PAGE, 2 * PAGE, PAGE))
+			TH_LOG("%s", strerror(errno));
+		for (size_t i = 0; i < 2 * PAGE; i++) {
+			ASSERT_EQ(pat(PAGE + i, 24), map[PAGE + i]) TH_LOG("byte %zu", i);
+		}
+		EXPECT_EQ((ssize_t)(2 * PAGE), pwrite(fd, map + PAGE, 2 * PAGE, 0))
+			TH_LOG("%s", strerror(errno));
+		close(fd);
+	}
+	munmap(map, 4 * PAGE);
+	close(plain);
+	umount(dir);
+	rmdir(dir);
+}
+
+/*
+ * vmsplice() of the mapping into a pipe takes its pages by reference
+ * (iov_iter_get_pages2(), GUP): a fault-mapped buffer's bytes come out of
+ * the pipe; a premapped or contig one gets gup_errno()'s errno.
+ */
+TEST_F(rules, vmsplice_takes_the_mapping_or_fails_with_gups_errno)
+{
+	int err = gup_errno(variant->kind, variant->flags);
+	unsigned char *map, got[2 * PAGE];
+	struct iovec v;
+	int p[2];
+	ssize_t n;
+
+	ASSERT_EQ(0, pipe(p));
+	map = mmap(NULL, 4 * PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, self->fd, 0);
+	ASSERT_NE(MAP_FAILED, map);
+	fill(map, 4 * PAGE, 23);
+	v = (struct iovec){ map + PAGE, 2 * PAGE };
+	errno = 0;
+	n = vmsplice(p[1], &v, 1, 0);
+	if (err) {
+		EXPECT_EQ(-1, n);
+		EXPECT_EQ(err, errno) TH_LOG("%s: vmsplice of the mapping: %s, documented %s",
+					    kernel_line(), strerror(errno), strerror(err));
+	} else {
+		EXPECT_EQ((ssize_t)(2 * PAGE), n) TH_LOG("%s", strerror(errno));
+		ASSERT_EQ((ssize_t)sizeof(got), read(p[0], got, sizeof(got)));
+		for (size_t i = 0; i < sizeof(got); i++) {
+			ASSERT_EQ(pat(PAGE + i, 23), got[i]) TH_LOG("byte %zu", i);
+		}
+	}
+	munmap(map, 4 * PAGE);
+	close(p[0]);
+	close(p[1]);
 }
 
 /*

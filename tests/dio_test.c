@@ -517,7 +517,9 @@ static void check_bad(struct __test_metadata *_metadata, int err, int ret,
 /*
  * A DMAKIT_ALLOC_PREMAP mapping holds PFN mappings: XFER_USER copies from
  * and into it (up to copy_max), byte for byte, but cannot pin it: EFAULT,
- * and O_DIRECT reads into it fail the same way, leaving it untouched.
+ * and O_DIRECT read()/write() on the node fail the same way, leaving it
+ * untouched. (The kernel's own O_DIRECT on a block device answers EEXIST:
+ * buffer_test's rules.o_direct_on_a_block_device_...)
  */
 TEST_F(dio, premapped_buffers_are_copied_never_pinned)
 {
@@ -525,7 +527,7 @@ TEST_F(dio, premapped_buffers_are_copied_never_pinned)
 	unsigned char *map;
 	struct iovec v;
 	uint32_t rf;
-	int buf;
+	int buf, direct;
 
 	buf = buf_alloc(4 * PAGE, DMAKIT_KIND_PAGES, DMAKIT_ALLOC_PREMAP, NULL);
 	ASSERT_LE(0, buf);
@@ -558,6 +560,24 @@ TEST_F(dio, premapped_buffers_are_copied_never_pinned)
 	for (unsigned int i = 0; i < PAGE; i++) {
 		ASSERT_EQ(0x5a, map[2 * PAGE + i]) TH_LOG("byte %u", i);
 	}
+
+	/*
+	 * O_DIRECT read()/write() on the node pin too: EFAULT both ways (the
+	 * kernel's -EEXIST for a PFN entry in a VM_MIXEDMAP VMA, which the
+	 * kernel's own O_DIRECT passes on, is dmakit's EFAULT), not a byte moved
+	 */
+	direct = edu_open(0, O_DIRECT);
+	ASSERT_LE(0, direct);
+	errno = 0;
+	EXPECT_EQ(-1, pread(direct, map + 2 * PAGE, 1000, 0));
+	EXPECT_EQ(EFAULT, errno) TH_LOG("O_DIRECT read: %s", strerror(errno));
+	errno = 0;
+	EXPECT_EQ(-1, pwrite(direct, map + 2 * PAGE, 1000, 0));
+	EXPECT_EQ(EFAULT, errno) TH_LOG("O_DIRECT write: %s", strerror(errno));
+	for (unsigned int i = 0; i < PAGE; i++) {
+		ASSERT_EQ(0x5a, map[2 * PAGE + i]) TH_LOG("byte %u", i);
+	}
+	close(direct);
 	munmap(map, 4 * PAGE);
 	close(buf);
 }

@@ -8,6 +8,8 @@
 #   floppy     1: attach build/lanes/<lane>/floppy.img (1.44 MB, a known
 #              pattern, checked after the run: vm/floppy-image) as drive A;
 #              such a lane says DMAKIT_HAS_FLOPPY=1 in its env
+#   disk       a size (64M): attach an empty raw image of that size as a
+#              virtio disk (vda in the guest; the kernel needs VIRTIO_BLK)
 #   env        what the lane set up, for the tests (/etc/dmakit/lane.env)
 #   timeout    seconds for the whole boot
 # Two edu devices everywhere: one node per device is part of what is tested.
@@ -97,15 +99,16 @@ lane_debug() {
 }
 
 # Benchmarks (make bench, not make check): our kernel without the debug set,
-# so that timings mean something; it has CMA and udmabuf for comparison.
+# so that timings mean something; it has CMA and udmabuf for comparison,
+# and a block layer: a 64 MiB virtio disk for O_DIRECT on a real disk.
 lane_bench() {
-	kernel=bench machine=pc mem=1G
+	kernel=bench machine=pc mem=1G disk=64M
 	# 32-bit edu: all of the 1 GiB is reachable without IOMMU or swiotlb
 	edu_pair ",dma_mask=0xffffffff"
 	modparams="dma_bits=32"
 	append="cma=128M"
 	env=(DMAKIT_DMA_BITS=32 DMAKIT_EXPECT_IOMMU=0 DMAKIT_EXPECT_BOUNCE=0
-		DMAKIT_HAS_CMA=1)
+		DMAKIT_HAS_CMA=1 DMAKIT_DISK=/dev/vda)
 }
 
 # the bench kernel behind VT-d (strict), for the mapping-cost comparison
