@@ -10,8 +10,8 @@
  *    dma_map_benchmark (dma_map_single + unmap of one page, on edu1).
  * 2. Copy against zero-copy by size, 512 B .. 16 MiB (COPY, MAP_ONLY): the
  *    copy path (copy_from_user into kernel pages, map, unmap,
- *    copy_to_user) against pinning, and what the default (copy_max)
- *    picks. Writes the table for a plot to /tmp/dio_bench.dat.
+ *    copy_to_user; forced by a copy_max that takes any length) against
+ *    pinning, and what the default (copy_max) picks. Writes the table for a plot to /tmp/dio_bench.dat.
  *
  * Prints Markdown tables; never fails on a time.
  */
@@ -46,19 +46,52 @@ struct gup_test {
 
 #define PAGE	4096ul
 
+/*
+ * The copy path of a COPY is forced by a copy_max that takes any length
+ * (DMAKIT_XFER_STAGED is TO/FROM only); FORCE_COPY asks user_once() for it.
+ */
+#define FORCE_COPY	0x80000000u
+#define PARAM_DIR	"/sys/module/dmakit/parameters/"
+
+static char copy_max_was[2][32];
+
+static void copy_max_write(const char *copy_max, const char *bounce)
+{
+	const char *v[2] = { copy_max, bounce };
+	const char *name[2] = { PARAM_DIR "copy_max", PARAM_DIR "copy_max_bounce" };
+
+	for (int i = 0; i < 2; i++) {
+		FILE *f = fopen(name[i], "w");
+
+		if (f) {
+			fputs(v[i], f);
+			fclose(f);
+		}
+	}
+}
+
 /* ns (map + unmap as the module reports) of one MAP_ONLY copy, -1 on error */
 static double user_once(int dev, void *buf, size_t len, uint32_t how)
 {
 	struct iovec v = { buf, len };
 	struct dmakit_xfer_user x;
+	int err;
 
+	if (how & FORCE_COPY) {
+		copy_max_write("4294967295", "4294967295");
+		how &= ~FORCE_COPY;
+	}
 	memset(&x, 0, sizeof(x));
 	x.iov = x.dst_iov = (uintptr_t)&v;
 	x.iovcnt = x.dst_iovcnt = 1;
 	x.dir = DMAKIT_DIR_COPY;
 	x.flags = how | DMAKIT_XFER_MAP_ONLY;
-	if (ioctl(dev, DMAKIT_IOC_XFER_USER, &x))
+	err = ioctl(dev, DMAKIT_IOC_XFER_USER, &x) ? errno : 0;
+	copy_max_write(copy_max_was[0], copy_max_was[1]);
+	if (err) {
+		errno = err;
 		return -1;
+	}
 	return (double)x.result.map_ns + x.result.unmap_ns;
 }
 
@@ -128,7 +161,7 @@ int main(void)
 	double gup, map, unmap;
 	char copy_max[32] = "?";
 	unsigned char *buf;
-	int dev, dev1;
+	int dev, dev1, bounce;
 	FILE *f, *dat;
 
 	dev = open("/dev/dmakit-edu0", O_RDWR);
@@ -138,15 +171,18 @@ int main(void)
 		return 1;
 	}
 	close(dev1);
-	f = fopen(getenv("DMAKIT_EXPECT_BOUNCE") && atoi(getenv("DMAKIT_EXPECT_BOUNCE")) ?
-		  "/sys/module/dmakit/parameters/copy_max_bounce" :
-		  "/sys/module/dmakit/parameters/copy_max", "r");
-	if (f) {
-		if (!fgets(copy_max, sizeof(copy_max), f))
-			strcpy(copy_max, "?");
-		copy_max[strcspn(copy_max, "\n")] = 0;
+	for (int i = 0; i < 2; i++) {
+		f = fopen(i ? PARAM_DIR "copy_max_bounce" : PARAM_DIR "copy_max", "r");
+		if (!f || !fgets(copy_max_was[i], sizeof(copy_max_was[i]), f)) {
+			perror("dio_bench: copy_max");
+			return 1;
+		}
 		fclose(f);
 	}
+	bounce = getenv("DMAKIT_EXPECT_BOUNCE") &&
+		 atoi(getenv("DMAKIT_EXPECT_BOUNCE"));
+	snprintf(copy_max, sizeof(copy_max), "%s", copy_max_was[bounce]);
+	copy_max[strcspn(copy_max, "\n")] = 0;
 	buf = mmap(NULL, max, PROT_READ | PROT_WRITE,
 		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
 	if (buf == MAP_FAILED) {
@@ -192,7 +228,7 @@ int main(void)
 	printf("|---:|---:|---:|---|---:|---:|\n");
 	dat = fopen("/tmp/dio_bench.dat", "w");
 	for (size_t i = 0; i < sizeof(sizes) / sizeof(*sizes); i++) {
-		static const uint32_t how[3] = { DMAKIT_XFER_STAGED,
+		static const uint32_t how[3] = { FORCE_COPY,
 						 DMAKIT_XFER_ZEROCOPY, 0 };
 		int reps = sizes[i] >= (1 << 20) ? 7 : 101;
 		double v[3][101], m[3], best;

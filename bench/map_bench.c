@@ -285,7 +285,7 @@ int main(int argc, char **argv)
 	struct subject subjects[] = {
 		{ .name = "anonymous memory, 4 KiB pages (MADV_NOHUGEPAGE): reference", .advice = MADV_NOHUGEPAGE },
 		{ .name = "anonymous memory, THP (MADV_HUGEPAGE, 2 MiB aligned): reference", .advice = MADV_HUGEPAGE },
-		{ .name = "dmakit contig (remap_pfn_range)", .kind = DMAKIT_KIND_CONTIG, .defaults = 1 },
+		{ .name = "dmakit contig (2 MiB entries where the kernel has huge PFN maps, else remap_pfn_range)", .kind = DMAKIT_KIND_CONTIG, .defaults = 1 },
 		{ .name = "dmakit pages, fault_batch 1", .kind = DMAKIT_KIND_PAGES, .fault_batch = 1 },
 		{ .name = "dmakit pages, fault_batch 16 (default)", .kind = DMAKIT_KIND_PAGES, .fault_batch = 16, .defaults = 1 },
 		{ .name = "dmakit pages, fault_batch 512", .kind = DMAKIT_KIND_PAGES, .fault_batch = 512 },
