@@ -108,14 +108,16 @@ static inline void __iomem *pcim_iomap_region(struct pci_dev *pdev, int bar,
  * constant, for initializers too), a contig mapping stays remap_pfn_range()
  * at mmap time, and DMAKIT_VM_HUGE_FAULT() leaves the member out.
  * 6.17: pfn_t is gone and vmf_insert_pfn_pmd() takes the PFN itself; the
- * header's presence says which of the two a kernel has (6.12 has it, 7.3
- * not), whatever release it is.
+ * presence of <linux/pfn_t.h> in the tree says which of the two a kernel
+ * has (6.12 has it, 7.3 not), whatever release it is: Kbuild looks
+ * (DMAKIT_HAVE_PFN_T), since neither sparse nor checkpatch knows
+ * __has_include.
  */
 #ifdef CONFIG_ARCH_SUPPORTS_PMD_PFNMAP
 #define DMAKIT_VM_HUGE_FAULT(fn) .huge_fault = (fn),
 #define dmakit_huge_pfnmap() true
 
-#if __has_include(<linux/pfn_t.h>)
+#ifdef DMAKIT_HAVE_PFN_T
 #include <linux/pfn_t.h>
 static inline vm_fault_t dmakit_insert_pfn_pmd(struct vm_fault *vmf,
 					       unsigned long pfn, bool write)
