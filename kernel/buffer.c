@@ -23,6 +23,8 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/anon_inodes.h>
+#include <linux/capability.h>
+#include <linux/cred.h>
 #include <linux/dma-mapping.h>
 #include <linux/fcntl.h>
 #include <linux/file.h>
@@ -31,6 +33,8 @@
 #include <linux/highmem.h>
 #include <linux/mm.h>
 #include <linux/sched/mm.h>
+#include <linux/sched/signal.h>
+#include <linux/sched/user.h>
 #include <linux/module.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
@@ -100,8 +104,12 @@ static int buffer_alloc_cma(struct dmakit_buffer *buf)
 /*
  * CMA and coherent memory escape the memory cgroup (neither allocator takes
  * __GFP_ACCOUNT), and /dev/dmakit is open to everyone: charge them to the
- * caller's RLIMIT_MEMLOCK instead, as VFIO and RDMA charge the memory they
- * pin (CAP_IPC_LOCK is exempt from the limit). -ENOMEM over the limit.
+ * allocating user's RLIMIT_MEMLOCK instead, in the user's own count of
+ * locked pages (user_struct.locked_vm, the one io_uring and iommufd charge
+ * the memory they pin to). The charge belongs to the user, not to a
+ * process or an mm: an exec, an exit or an fd passed over SCM_RIGHTS does
+ * not shed it, only freeing the buffer does. CAP_IPC_LOCK is exempt and
+ * charged nothing. -ENOMEM over the limit.
  */
 static bool buffer_escapes_memcg(const struct dmakit_buffer *buf)
 {
@@ -112,31 +120,32 @@ static bool buffer_escapes_memcg(const struct dmakit_buffer *buf)
 
 static int buffer_charge_locked(struct dmakit_buffer *buf)
 {
-	struct mm_struct *mm = current->mm;
-	int err;
+	unsigned long limit = rlimit(RLIMIT_MEMLOCK) >> PAGE_SHIFT;
+	struct user_struct *user = current_user();
+	long cur;
 
-	if (!buffer_escapes_memcg(buf) || !mm)
+	/* not a refusal when it fails: noaudit */
+	if (!buffer_escapes_memcg(buf) ||
+	    ns_capable_noaudit(&init_user_ns, CAP_IPC_LOCK))
 		return 0;
-	err = account_locked_vm(mm, buf->npages, true);
-	if (err)
-		return err;
-	mmgrab(mm);
-	buf->locked_mm = mm;
+	cur = atomic_long_read(&user->locked_vm);
+	do {
+		if (buf->npages > limit || cur > limit - buf->npages)
+			return -ENOMEM;
+	} while (!atomic_long_try_cmpxchg(&user->locked_vm, &cur,
+					  cur + buf->npages));
+	buf->locked_user = get_uid(user);
 	return 0;
 }
 
 static void buffer_uncharge_locked(struct dmakit_buffer *buf)
 {
-	struct mm_struct *mm = buf->locked_mm;
+	struct user_struct *user = buf->locked_user;
 
-	if (!mm)
+	if (!user)
 		return;
-	/* an mm that is gone has nothing left to give back to */
-	if (mmget_not_zero(mm)) {
-		account_locked_vm(mm, buf->npages, false);
-		mmput(mm);
-	}
-	mmdrop(mm);
+	atomic_long_sub(buf->npages, &user->locked_vm);
+	free_uid(user);
 }
 
 static int buffer_alloc_memory(struct dmakit_buffer *buf)

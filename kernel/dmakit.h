@@ -6,10 +6,12 @@
 #define _DMAKIT_H
 
 #include <linux/atomic.h>
+#include <linux/capability.h>
 #include <linux/list.h>
 #include <linux/poll.h>
 #include <linux/spinlock.h>
 #include <linux/types.h>
+#include <linux/user_namespace.h>
 #include <linux/wait.h>
 
 #include "engine.h"
@@ -22,6 +24,7 @@ struct dmakit_xfer_reap;
 struct dmakit_xfer_user;
 struct iov_iter;
 struct mm_struct;
+struct user_struct;
 struct kiocb;
 struct file;
 struct page;
@@ -39,8 +42,9 @@ struct vm_area_struct;
  * @pages:    the pages (pages kind; vmalloc kind: a list, vfree frees them).
  * @dma_dev:  coherent kind: the device the memory belongs to (held).
  * @dma_handle: coherent kind: its bus address for @dma_dev.
- * @locked_mm: CMA and coherent memory: the mm whose RLIMIT_MEMLOCK it is
- *            charged to (held with mmgrab), or NULL.
+ * @locked_user: CMA and coherent memory: the user whose RLIMIT_MEMLOCK
+ *            count (user_struct.locked_vm) it is charged to (held), or
+ *            NULL (not charged: a memcg kind, or CAP_IPC_LOCK).
  * @mappings: VMAs mapping the buffer (vm_ops open/close).
  * @faults:   times the fault handler ran.
  *
@@ -60,7 +64,7 @@ struct dmakit_buffer {
 	phys_addr_t phys_max;		/* last byte of its highest page */
 	struct device *dma_dev;
 	dma_addr_t dma_handle;
-	struct mm_struct *locked_mm;
+	struct user_struct *locked_user;
 	atomic_t mappings;
 	atomic64_t faults;
 };
@@ -74,6 +78,13 @@ struct dmakit_buffer {
  * (kvmalloc's vmalloc fallback reports one without __GFP_NOWARN)
  */
 #define DMAKIT_USER_ARRAY_GFP (GFP_KERNEL_ACCOUNT | __GFP_NOWARN)
+
+/*
+ * May the caller see physical and bus addresses? Asked on paths open to
+ * everyone, where "no" is not a refusal but a redaction: noaudit, so that
+ * unprivileged callers do not fill the audit log with capability denials.
+ */
+#define dmakit_sees_addresses() ns_capable_noaudit(&init_user_ns, CAP_SYS_ADMIN)
 
 /* core.c: the device that stands for "no particular hardware" (64-bit DMA) */
 struct device *dmakit_alloc_device(void);

@@ -416,7 +416,7 @@ static long edu_loopback(struct dmakit_edu *edu,
 		goto out_free;
 	}
 	arg.bounced = bounced[0] | bounced[1] << 1;
-	if (capable(CAP_SYS_ADMIN)) {
+	if (dmakit_sees_addresses()) {
 		for (i = 0; i < 2; i++) {
 			arg.phys[i] = page_to_phys(pages[i]);
 			arg.dma[i] = dma[i];

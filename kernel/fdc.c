@@ -651,7 +651,7 @@ static long fdc_info(struct dmakit_fdc *fdc, struct dmakit_fdc_info __user *uarg
 		.disk_size = FDC_DISK_BYTES,
 	};
 
-	if (capable(CAP_SYS_ADMIN))
+	if (dmakit_sees_addresses())
 		info.buf_bus = fdc->buf.bus;
 	if (mutex_lock_interruptible(&fdc->lock))
 		return -ERESTARTSYS;

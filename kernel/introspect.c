@@ -180,7 +180,7 @@ static void mark_contig(struct dmakit_page_desc *descs, u32 count)
 /* contiguity, then what an unprivileged caller may not see */
 static void finish_descs(struct dmakit_page_desc *descs, u32 count)
 {
-	bool privileged = capable(CAP_SYS_ADMIN);
+	bool privileged = dmakit_sees_addresses();
 	u32 i;
 
 	mark_contig(descs, count);

@@ -25,6 +25,7 @@
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
@@ -905,8 +906,9 @@ TEST_F(priv, buffer_fds_cannot_be_reopened_with_more_rights)
 
 /*
  * CMA and coherent memory escape the memory cgroup; the module charges them
- * to RLIMIT_MEMLOCK of the allocating process instead (VmLck shows it), and
- * only CAP_IPC_LOCK goes past the limit. Other kinds are the memcg's.
+ * to the allocating user's RLIMIT_MEMLOCK instead, in the user's own count
+ * (not the process's VmLck, which never moves), until the buffer is freed;
+ * CAP_IPC_LOCK is exempt. Other kinds are the memcg's.
  */
 #define CHARGE_LIMIT	(64 << 10)
 #define CMA_SIZE	(16 << 20)
@@ -944,6 +946,45 @@ static int alloc_errno(int edu, uint64_t size, uint32_t kind)
 	return 0;
 }
 
+/* @len bytes of pattern @seed written to buffer @fd, or read back and checked */
+static int buf_pattern(int fd, size_t len, uint32_t seed, int check)
+{
+	unsigned char want[CHARGE_LIMIT], got[CHARGE_LIMIT];
+
+	fill_pattern(want, len, seed);
+	if (!check)
+		return pwrite(fd, want, len, 0) == (ssize_t)len ? 0 : -1;
+	if (pread(fd, got, len, 0) != (ssize_t)len)
+		return -1;
+	return memcmp(want, got, len) ? -1 : 0;
+}
+
+/*
+ * The exec case of priv.the_memlock_charge_belongs_to_the_user_*: this runs
+ * in the image the unprivileged child exec'ed, before the harness, with
+ * the edu fd and the buffer fd it kept. Its exit status is the child's.
+ */
+__attribute__((constructor)) static void memlock_after_exec(void)
+{
+	const char *probe = getenv("DMAKIT_MEMLOCK_PROBE");
+	int edu, buf;
+
+	if (!probe)
+		return;
+	if (sscanf(probe, "%d,%d", &edu, &buf) != 2)
+		_exit(90);
+	/* a new mm, the same user: still at the limit */
+	if (alloc_errno(edu, PAGE, DMAKIT_KIND_COHERENT) != ENOMEM)
+		_exit(91);
+	if (buf_pattern(buf, CHARGE_LIMIT, 77, 1))
+		_exit(92);
+	/* freeing the buffer gives the room back */
+	close(buf);
+	if (alloc_errno(edu, PAGE, DMAKIT_KIND_COHERENT))
+		_exit(93);
+	_exit(0);
+}
+
 static void child_memlock(void *ctx)
 {
 	int edu = *(int *)ctx, fd, big;
@@ -955,28 +996,27 @@ static void child_memlock(void *ctx)
 	snprintf(child_where, sizeof(child_where), "coherent");
 	CHILD_EQ(ENOMEM, alloc_errno(edu, 2 * CHARGE_LIMIT,
 				     DMAKIT_KIND_COHERENT));
-	CHILD_EQ(base, vmlck_kb());
 	fd = alloc_on(edu, CHARGE_LIMIT, DMAKIT_KIND_COHERENT, 0);
 	CHILD_TRUE(fd >= 0);
-	CHILD_EQ(base + (CHARGE_LIMIT >> 10), vmlck_kb());
 	CHILD_EQ(ENOMEM, alloc_errno(edu, PAGE, DMAKIT_KIND_COHERENT));
+	/* the user's count, not this process's */
+	CHILD_EQ(base, vmlck_kb());
 	/* the charge lives as long as the buffer: a mapping keeps both */
 	p = mmap(NULL, CHARGE_LIMIT, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	CHILD_TRUE(p != MAP_FAILED);
 	close(fd);
-	CHILD_EQ(base + (CHARGE_LIMIT >> 10), vmlck_kb());
+	CHILD_EQ(ENOMEM, alloc_errno(edu, PAGE, DMAKIT_KIND_COHERENT));
 	if (p != MAP_FAILED) {
 		CHILD_EQ(0, p[CHARGE_LIMIT - 1]);
 		munmap(p, CHARGE_LIMIT);
 	}
-	CHILD_EQ(base, vmlck_kb());
-	CHILD_EQ(0, alloc_errno(edu, PAGE, DMAKIT_KIND_COHERENT));
+	CHILD_EQ(0, alloc_errno(edu, CHARGE_LIMIT, DMAKIT_KIND_COHERENT));
 
-	/* the memcg's kinds are not charged here */
+	/* the memcg's kinds are not charged here: they take none of the room */
 	snprintf(child_where, sizeof(child_where), "pages");
 	fd = alloc_kind(edu, 4 * CHARGE_LIMIT, DMAKIT_KIND_PAGES, 0);
 	CHILD_TRUE(fd >= 0);
-	CHILD_EQ(base, vmlck_kb());
+	CHILD_EQ(0, alloc_errno(edu, CHARGE_LIMIT, DMAKIT_KIND_COHERENT));
 	close(fd);
 
 	if (!env_long("DMAKIT_HAS_CMA", 0))
@@ -984,12 +1024,14 @@ static void child_memlock(void *ctx)
 	/* contig beyond the buddy allocator: CMA */
 	snprintf(child_where, sizeof(child_where), "contig from CMA");
 	CHILD_EQ(ENOMEM, alloc_errno(edu, CMA_SIZE, DMAKIT_KIND_CONTIG));
-	CHILD_EQ(0, set_memlock(CMA_SIZE * 2, CMA_SIZE * 2));
+	CHILD_EQ(0, set_memlock(CMA_SIZE + CHARGE_LIMIT, CMA_SIZE * 2));
 	big = alloc_kind(edu, CMA_SIZE, DMAKIT_KIND_CONTIG, 0);
 	CHILD_TRUE(big >= 0);
-	CHILD_EQ(base + (CMA_SIZE >> 10), vmlck_kb());
-	close(big);
+	CHILD_EQ(ENOMEM, alloc_errno(edu, 2 * CHARGE_LIMIT,
+				     DMAKIT_KIND_COHERENT));
 	CHILD_EQ(base, vmlck_kb());
+	close(big);
+	CHILD_EQ(0, alloc_errno(edu, 2 * CHARGE_LIMIT, DMAKIT_KIND_COHERENT));
 }
 
 TEST_F(priv, memory_outside_the_memcg_is_charged_to_rlimit_memlock)
@@ -1000,18 +1042,98 @@ TEST_F(priv, memory_outside_the_memcg_is_charged_to_rlimit_memlock)
 
 	ASSERT_LE(0, base);
 	ASSERT_EQ(0, getrlimit(RLIMIT_MEMLOCK, &saved));
-	/* root: CAP_IPC_LOCK goes past the limit, but the charge is counted */
+	/* root: CAP_IPC_LOCK goes past the limit, and is charged nothing */
 	ASSERT_EQ(0, set_memlock(CHARGE_LIMIT, saved.rlim_max));
 	fd = alloc_on(self->edu, 2 * CHARGE_LIMIT, DMAKIT_KIND_COHERENT, 0);
 	ASSERT_LE(0, fd) TH_LOG("coherent as root: %s", strerror(errno));
-	EXPECT_EQ(base + (2 * CHARGE_LIMIT >> 10), vmlck_kb());
-	close(fd);
 	EXPECT_EQ(base, vmlck_kb());
+	close(fd);
 	if (!env_long("DMAKIT_HAS_CMA", 0))
 		TH_LOG("no CMA on this lane: contig from CMA not tried");
 	/* the child may raise its soft limit up to this hard one, not beyond */
 	ASSERT_EQ(0, set_memlock(CHARGE_LIMIT, 2 * CMA_SIZE));
 	RUN_AS_NOBODY(child_memlock, &self->edu);
+	ASSERT_EQ(0, setrlimit(RLIMIT_MEMLOCK, &saved));
+}
+
+/* exec: the charge and the buffer go to the new image (memlock_after_exec) */
+static void child_memlock_exec(void *ctx)
+{
+	int edu = *(int *)ctx, fd;
+	char probe[32];
+
+	fd = alloc_on(edu, CHARGE_LIMIT, DMAKIT_KIND_COHERENT, 0);
+	CHILD_TRUE(fd >= 0);
+	CHILD_EQ(0, buf_pattern(fd, CHARGE_LIMIT, 77, 0));
+	CHILD_EQ(ENOMEM, alloc_errno(edu, PAGE, DMAKIT_KIND_COHERENT));
+	if (fd < 0)
+		return;
+	snprintf(probe, sizeof(probe), "%d,%d", edu, fd);
+	setenv("DMAKIT_MEMLOCK_PROBE", probe, 1);
+	execl("/proc/self/exe", "security_test", (char *)NULL);
+	_exit(99);
+}
+
+/*
+ * SCM_RIGHTS: the allocating process sends the fd and exits; the receiver,
+ * the same user, holds the buffer and the charge with it
+ */
+static void child_memlock_scm(void *ctx)
+{
+	int edu = *(int *)ctx, sv[2], fd = -1, status;
+	char byte = 0, cbuf[CMSG_SPACE(sizeof(int))];
+	struct iovec iov = { &byte, 1 };
+	struct msghdr msg = {
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = cbuf, .msg_controllen = sizeof(cbuf),
+	};
+	struct cmsghdr *c;
+	pid_t pid;
+
+	CHILD_EQ(0, socketpair(AF_UNIX, SOCK_DGRAM, 0, sv));
+	pid = fork();
+	if (!pid) {
+		int b = alloc_on(edu, CHARGE_LIMIT, DMAKIT_KIND_COHERENT, 0);
+
+		if (b < 0 || buf_pattern(b, CHARGE_LIMIT, 78, 0))
+			_exit(1);
+		c = CMSG_FIRSTHDR(&msg);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(c), &b, sizeof(int));
+		_exit(sendmsg(sv[0], &msg, 0) == 1 ? 0 : 2);
+	}
+	CHILD_TRUE(pid > 0);
+	CHILD_EQ(pid, waitpid(pid, &status, 0));
+	CHILD_EQ(0, status);
+	/* the sender and its mm are gone; its buffer is in flight to us */
+	if (recvmsg(sv[1], &msg, 0) == 1 && (c = CMSG_FIRSTHDR(&msg)) &&
+	    c->cmsg_type == SCM_RIGHTS)
+		memcpy(&fd, CMSG_DATA(c), sizeof(int));
+	CHILD_TRUE(fd >= 0);
+	CHILD_EQ(0, buf_pattern(fd, CHARGE_LIMIT, 78, 1));
+	CHILD_EQ(ENOMEM, alloc_errno(edu, PAGE, DMAKIT_KIND_COHERENT));
+	close(fd);
+	CHILD_EQ(0, alloc_errno(edu, PAGE, DMAKIT_KIND_COHERENT));
+	close(sv[0]);
+	close(sv[1]);
+}
+
+/*
+ * An unprivileged user cannot shed the charge of memory it holds: neither
+ * an exec nor an fd passed over SCM_RIGHTS (the allocator exits) gives it
+ * room for more (when the charge was the mm's, both did: unbounded coherent
+ * memory from the 0666 node)
+ */
+TEST_F(priv, the_memlock_charge_belongs_to_the_user_through_exec_and_scm_rights)
+{
+	struct rlimit saved;
+
+	ASSERT_EQ(0, getrlimit(RLIMIT_MEMLOCK, &saved));
+	ASSERT_EQ(0, set_memlock(CHARGE_LIMIT, CHARGE_LIMIT));
+	RUN_AS_NOBODY(child_memlock_exec, &self->edu);
+	RUN_AS_NOBODY(child_memlock_scm, &self->edu);
 	ASSERT_EQ(0, setrlimit(RLIMIT_MEMLOCK, &saved));
 }
 
