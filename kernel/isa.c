@@ -72,7 +72,8 @@ int dmakit_isa_buf_alloc(struct dmakit_isa_buf *buf, size_t size)
 	if (!size || size > ISA_DMA_BOUNDARY)
 		return -EINVAL;
 	order = get_order(size);
-	addr = __get_dma_pages(GFP_KERNEL, order);
+	/* zeroed: what it shows before the first transfer (FDC_PEEK) */
+	addr = __get_dma_pages(GFP_KERNEL | __GFP_ZERO, order);
 	if (!addr)
 		return -ENOMEM;
 	buf->vaddr = (void *)addr;
