@@ -582,19 +582,31 @@ static void xfer_finish_staged(struct xfer_req *xr)
 	xr->stage = NULL;
 }
 
-/* stray: pool chunk (0x3c) -> window -> an address nobody mapped */
+/*
+ * stray: 0x3c bytes of our own DMA memory -> window -> an address nobody
+ * mapped. The source is what a staged transfer of that length uses: a
+ * pool block (512 bytes) up to DMAKIT_STAGE_MAX, the staging page above.
+ */
 static int xfer_prepare_stray(struct xfer_req *xr)
 {
+	struct dmakit_engine *eng = xr->eng;
 	struct dmakit_req *req = &xr->req;
 
 	if (xfer_alloc_segs(xr, 2))
 		return -ENOMEM;
-	if (!fault_dma_map_hit())
-		xr->stage = dma_pool_alloc(xr->eng->stage_pool, GFP_KERNEL,
-					   &xr->stage_dma);
-	if (!xr->stage)
-		return -ENOMEM;
-	memset(xr->stage, 0x3c, xr->len);
+	if (xr->len > DMAKIT_STAGE_MAX) {
+		/* only the running request uses the page: no lock needed */
+		xr->stage_dma = eng->stage_page_dma;
+		memset(stage_page_cpu(eng), 0x3c, xr->len);
+		stage_page_device(eng);
+	} else {
+		if (!fault_dma_map_hit())
+			xr->stage = dma_pool_alloc(eng->stage_pool, GFP_KERNEL,
+						   &xr->stage_dma);
+		if (!xr->stage)
+			return -ENOMEM;
+		memset(xr->stage, 0x3c, xr->len);
+	}
 	req->segs[0] = (struct dmakit_seg){ .bus = xr->stage_dma,
 		.len = xr->len, .to_device = true };
 	req->segs[1] = (struct dmakit_seg){ .bus = xr->stray_addr,
@@ -664,7 +676,9 @@ static void xfer_finish(struct dmakit_req *req)
 	unsigned int i;
 
 	if (xr->stray) {
-		dma_pool_free(xr->eng->stage_pool, xr->stage, xr->stage_dma);
+		if (xr->stage)	/* a pool block, not the staging page */
+			dma_pool_free(xr->eng->stage_pool, xr->stage,
+				      xr->stage_dma);
 		xr->stage = NULL;
 	} else if (xr->staged) {
 		xfer_finish_staged(xr);
