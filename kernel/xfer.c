@@ -522,39 +522,63 @@ static void stage_page_device(struct dmakit_engine *eng)
 				   DMA_BIDIRECTIONAL);
 }
 
+/*
+ * The driver's own DMA memory for the request that is starting, @xr->len
+ * bytes: a dma_pool block up to DMAKIT_STAGE_MAX (coherent), the engine's
+ * staging page above (streaming; only the running request uses it, so no
+ * lock). Sets xr->stage (the block, or NULL for the page) and stage_dma.
+ */
+static int stage_take(struct xfer_req *xr)
+{
+	struct dmakit_engine *eng = xr->eng;
+
+	if (xr->len > DMAKIT_STAGE_MAX) {
+		xr->stage_dma = eng->stage_page_dma;
+		return 0;
+	}
+	if (!fault_dma_map_hit())
+		xr->stage = dma_pool_alloc(eng->stage_pool, GFP_KERNEL,
+					   &xr->stage_dma);
+	return xr->stage ? 0 : -ENOMEM;
+}
+
+/* the CPU's address of it: the CPU owns it until stage_device() */
+static void *stage_cpu(struct xfer_req *xr)
+{
+	return xr->stage ?: stage_page_cpu(xr->eng);
+}
+
+static void stage_device(struct xfer_req *xr)
+{
+	if (!xr->stage)
+		stage_page_device(xr->eng);
+}
+
+static void stage_give_back(struct xfer_req *xr)
+{
+	if (xr->stage)
+		dma_pool_free(xr->eng->stage_pool, xr->stage, xr->stage_dma);
+	xr->stage = NULL;
+}
+
 /* staged: one segment from/to memory the CPU fills or empties */
 static int xfer_prepare_staged(struct xfer_req *xr)
 {
-	struct dmakit_engine *eng = xr->eng;
 	struct xfer_side *s = &xr->side[0];
 	struct dmakit_req *req = &xr->req;
 	bool to_device = xr->dir == DMAKIT_DIR_TO_DEVICE;
 
-	if (xfer_alloc_segs(xr, 1))
+	if (xfer_alloc_segs(xr, 1) || stage_take(xr))
 		return -ENOMEM;
-	if (xr->len > DMAKIT_STAGE_MAX) {
-		/* only the running request uses the page: no lock needed */
-		xr->stage_dma = eng->stage_page_dma;
-		if (to_device) {
-			dmakit_buffer_copy_kernel(s->buf, s->off,
-						  stage_page_cpu(eng), xr->len,
-						  false);
-			stage_page_device(eng);
-		}
-	} else {
-		if (!fault_dma_map_hit())
-			xr->stage = dma_pool_alloc(eng->stage_pool, GFP_KERNEL,
-						   &xr->stage_dma);
-		if (!xr->stage)
-			return -ENOMEM;
-		if (to_device)
-			dmakit_buffer_copy_kernel(s->buf, s->off, xr->stage,
-						  xr->len, false);
+	if (to_device) {
+		dmakit_buffer_copy_kernel(s->buf, s->off, stage_cpu(xr),
+					  xr->len, false);
+		stage_device(xr);
 	}
 	req->segs[0].bus = xr->stage_dma;
 	req->segs[0].dev_off = xr->dev_off;
 	req->segs[0].len = xr->len;
-	req->segs[0].to_device = xr->dir == DMAKIT_DIR_TO_DEVICE;
+	req->segs[0].to_device = to_device;
 	req->nsegs = 1;
 	s->dma_segments = 1;
 	return 0;
@@ -562,51 +586,28 @@ static int xfer_prepare_staged(struct xfer_req *xr)
 
 static void xfer_finish_staged(struct xfer_req *xr)
 {
-	bool copy = xr->dir == DMAKIT_DIR_FROM_DEVICE && !xr->req.status;
-	struct dmakit_engine *eng = xr->eng;
 	struct xfer_side *s = &xr->side[0];
 
-	if (!xr->stage) {		/* the staging page */
-		if (copy) {
-			dmakit_buffer_copy_kernel(s->buf, s->off,
-						  stage_page_cpu(eng), xr->len,
-						  true);
-			stage_page_device(eng);
-		}
-		return;
+	if (xr->dir == DMAKIT_DIR_FROM_DEVICE && !xr->req.status) {
+		dmakit_buffer_copy_kernel(s->buf, s->off, stage_cpu(xr),
+					  xr->len, true);
+		stage_device(xr);
 	}
-	if (copy)
-		dmakit_buffer_copy_kernel(s->buf, s->off, xr->stage, xr->len,
-					  true);
-	dma_pool_free(eng->stage_pool, xr->stage, xr->stage_dma);
-	xr->stage = NULL;
+	stage_give_back(xr);
 }
 
 /*
- * stray: 0x3c bytes of our own DMA memory -> window -> an address nobody
- * mapped. The source is what a staged transfer of that length uses: a
- * pool block (512 bytes) up to DMAKIT_STAGE_MAX, the staging page above.
+ * stray: 0x3c bytes of our own DMA memory (what a staged transfer of that
+ * length uses) -> window -> an address nobody mapped
  */
 static int xfer_prepare_stray(struct xfer_req *xr)
 {
-	struct dmakit_engine *eng = xr->eng;
 	struct dmakit_req *req = &xr->req;
 
-	if (xfer_alloc_segs(xr, 2))
+	if (xfer_alloc_segs(xr, 2) || stage_take(xr))
 		return -ENOMEM;
-	if (xr->len > DMAKIT_STAGE_MAX) {
-		/* only the running request uses the page: no lock needed */
-		xr->stage_dma = eng->stage_page_dma;
-		memset(stage_page_cpu(eng), 0x3c, xr->len);
-		stage_page_device(eng);
-	} else {
-		if (!fault_dma_map_hit())
-			xr->stage = dma_pool_alloc(eng->stage_pool, GFP_KERNEL,
-						   &xr->stage_dma);
-		if (!xr->stage)
-			return -ENOMEM;
-		memset(xr->stage, 0x3c, xr->len);
-	}
+	memset(stage_cpu(xr), 0x3c, xr->len);
+	stage_device(xr);
 	req->segs[0] = (struct dmakit_seg){ .bus = xr->stage_dma,
 		.len = xr->len, .to_device = true };
 	req->segs[1] = (struct dmakit_seg){ .bus = xr->stray_addr,
@@ -676,10 +677,7 @@ static void xfer_finish(struct dmakit_req *req)
 	unsigned int i;
 
 	if (xr->stray) {
-		if (xr->stage)	/* a pool block, not the staging page */
-			dma_pool_free(xr->eng->stage_pool, xr->stage,
-				      xr->stage_dma);
-		xr->stage = NULL;
+		stage_give_back(xr);
 	} else if (xr->staged) {
 		xfer_finish_staged(xr);
 	} else {
