@@ -433,6 +433,91 @@ static int buffer_check(const struct dmakit_alloc *arg,
 }
 
 /**
+ * dmakit_buffer_create() - a buffer and its file, as DMAKIT_IOC_ALLOC asks.
+ * @arg:     the request, checked here; arg->size is set to what it got.
+ * @dma_dev: the device whose node was asked (coherent kind), or NULL for
+ *           the control node.
+ *
+ * Touches no user memory, so that a device node can call it inside its
+ * alive section (coherent memory is the device's).
+ *
+ * Return: the file (the buffer's owner), or ERR_PTR(-EINVAL) (size 0,
+ * kind, flags, reserved fields), -E2BIG (above max_buffer_mb, or contig
+ * above 4 MiB on a kernel without CMA), -ENOMEM.
+ */
+struct file *dmakit_buffer_create(struct dmakit_alloc *arg,
+				  struct device *dma_dev)
+{
+	struct dmakit_buffer *buf;
+	struct file *file;
+	int err;
+
+	err = buffer_check(arg, dma_dev);
+	if (err)
+		return ERR_PTR(err);
+
+	buf = kzalloc_obj(*buf, GFP_KERNEL | __GFP_ACCOUNT);
+	if (!buf)
+		return ERR_PTR(-ENOMEM);
+	buf->size = PAGE_ALIGN(arg->size);
+	buf->npages = buf->size >> PAGE_SHIFT;
+	buf->kind = arg->kind;
+	buf->flags = arg->flags;
+	if (arg->kind == DMAKIT_KIND_COHERENT)
+		buf->dma_dev = get_device(dma_dev);
+	err = buffer_charge_locked(buf);
+	if (err)
+		goto err_free;
+	err = buffer_alloc_memory(buf);
+	if (err)
+		goto err_free;
+	buffer_note_phys_max(buf);
+
+	file = anon_inode_getfile("dmakit-buffer", &buffer_fops, buf,
+				  arg->flags & DMAKIT_ALLOC_RDONLY ? O_RDONLY : O_RDWR);
+	if (IS_ERR(file)) {
+		err = PTR_ERR(file);
+		goto err_free;
+	}
+	/* a buffer is a fixed-size random-access object */
+	file->f_mode |= FMODE_LSEEK | FMODE_PREAD | FMODE_PWRITE;
+	arg->size = buf->size;
+	return file;
+
+err_free:
+	buffer_free(buf);
+	return ERR_PTR(err);
+}
+
+/**
+ * dmakit_buffer_publish() - give a new buffer's file an fd and say so.
+ * @uarg: where the request came from: arg->fd and arg->size go back there.
+ * @arg:  the request, as dmakit_buffer_create() left it.
+ * @file: from dmakit_buffer_create(); the fd's, or put on failure.
+ *
+ * Return: 0, -EMFILE, -EFAULT.
+ */
+long dmakit_buffer_publish(struct dmakit_alloc __user *uarg,
+			   struct dmakit_alloc *arg, struct file *file)
+{
+	int fd = get_unused_fd_flags(arg->flags & DMAKIT_ALLOC_CLOEXEC ?
+				     O_CLOEXEC : 0);
+
+	if (fd < 0) {
+		fput(file);	/* frees the buffer through release */
+		return fd;
+	}
+	arg->fd = fd;
+	if (copy_to_user(uarg, arg, sizeof(*arg))) {
+		fput(file);
+		put_unused_fd(fd);
+		return -EFAULT;
+	}
+	fd_install(fd, file);
+	return 0;
+}
+
+/**
  * dmakit_buffer_alloc() - DMAKIT_IOC_ALLOC: create a buffer and its fd.
  * @uarg:    struct dmakit_alloc from user space.
  * @dma_dev: the device whose node was asked (coherent kind), or NULL for
@@ -445,63 +530,15 @@ static int buffer_check(const struct dmakit_alloc *arg,
 long dmakit_buffer_alloc(struct dmakit_alloc __user *uarg,
 			 struct device *dma_dev)
 {
-	struct dmakit_buffer *buf;
 	struct dmakit_alloc arg;
 	struct file *file;
-	int fd, err;
 
 	if (copy_from_user(&arg, uarg, sizeof(arg)))
 		return -EFAULT;
-	err = buffer_check(&arg, dma_dev);
-	if (err)
-		return err;
-
-	buf = kzalloc_obj(*buf, GFP_KERNEL | __GFP_ACCOUNT);
-	if (!buf)
-		return -ENOMEM;
-	buf->size = PAGE_ALIGN(arg.size);
-	buf->npages = buf->size >> PAGE_SHIFT;
-	buf->kind = arg.kind;
-	buf->flags = arg.flags;
-	if (arg.kind == DMAKIT_KIND_COHERENT)
-		buf->dma_dev = get_device(dma_dev);
-	err = buffer_charge_locked(buf);
-	if (err)
-		goto err_free;
-	err = buffer_alloc_memory(buf);
-	if (err)
-		goto err_free;
-	buffer_note_phys_max(buf);
-
-	fd = get_unused_fd_flags(arg.flags & DMAKIT_ALLOC_CLOEXEC ? O_CLOEXEC : 0);
-	if (fd < 0) {
-		err = fd;
-		goto err_free;
-	}
-	file = anon_inode_getfile("dmakit-buffer", &buffer_fops, buf,
-				  arg.flags & DMAKIT_ALLOC_RDONLY ? O_RDONLY : O_RDWR);
-	if (IS_ERR(file)) {
-		err = PTR_ERR(file);
-		goto err_put_fd;
-	}
-	/* a buffer is a fixed-size random-access object */
-	file->f_mode |= FMODE_LSEEK | FMODE_PREAD | FMODE_PWRITE;
-
-	arg.size = buf->size;
-	arg.fd = fd;
-	if (copy_to_user(uarg, &arg, sizeof(arg))) {
-		fput(file);	/* frees the buffer through release */
-		put_unused_fd(fd);
-		return -EFAULT;
-	}
-	fd_install(fd, file);
-	return 0;
-
-err_put_fd:
-	put_unused_fd(fd);
-err_free:
-	buffer_free(buf);
-	return err;
+	file = dmakit_buffer_create(&arg, dma_dev);
+	if (IS_ERR(file))
+		return PTR_ERR(file);
+	return dmakit_buffer_publish(uarg, &arg, file);
 }
 
 #if IS_ENABLED(CONFIG_KUNIT)

@@ -96,6 +96,10 @@ void dmakit_device_removed(void);
 /* buffer.c: buffer objects and their fds */
 long dmakit_buffer_alloc(struct dmakit_alloc __user *uarg,
 			 struct device *dma_dev);
+struct file *dmakit_buffer_create(struct dmakit_alloc *arg,
+				  struct device *dma_dev);
+long dmakit_buffer_publish(struct dmakit_alloc __user *uarg,
+			   struct dmakit_alloc *arg, struct file *file);
 struct dmakit_buffer *dmakit_buffer_of(struct file *file);
 u64 dmakit_max_buffer_bytes(void);
 void dmakit_buffer_copy_kernel(struct dmakit_buffer *buf, u64 off, void *kbuf,

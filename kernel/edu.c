@@ -21,10 +21,16 @@
  * - the DMA registers belong to the engine: they are written only under
  *   edu->engine.lock (engine ops).
  *
+ * - edu->files_lock (mutex) guards the list of open files (edu->files).
+ *
  * Lifetime: struct dmakit_edu is refcounted. The PCI device holds one
  * reference from probe to remove, every open file holds one, so a file
  * opened before the device was unbound answers ENODEV instead of touching
- * freed memory.
+ * freed memory. Removal (edu_remove()) stops the engine, whose alive
+ * section (dmakit_engine_enter()) then refuses whatever would reach the
+ * device or the DMA API outside a request, and zaps every user mapping of
+ * BAR0 through the open files' mappings: BAR0 is faulted in page by page
+ * inside the alive section, so a touch after removal is SIGBUS.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -43,6 +49,7 @@
 #include <linux/mutex.h>
 #include <linux/overflow.h>
 #include <linux/pci.h>
+#include <linux/security.h>
 #include <linux/slab.h>
 #include <linux/spinlock.h>
 #include <linux/uaccess.h>
@@ -107,6 +114,8 @@ struct dmakit_edu {
 	u32 hw_id;
 	struct kref ref;
 
+	struct mutex files_lock;	/* guards files */
+	struct list_head files;		/* open files (struct edu_file) */
 	struct mutex lock;	/* serialises register commands; guards gone */
 	bool gone;		/* removed from the bus: commands get ENODEV */
 	struct dmakit_engine engine;	/* DMA: queue, chaining, watchdog */
@@ -128,6 +137,8 @@ static void edu_release(struct kref *ref)
 /* what an open file of a device node holds */
 struct edu_file {
 	struct dmakit_edu *edu;
+	struct file *file;
+	struct list_head node;		/* in edu->files */
 	struct dmakit_client client;
 };
 
@@ -495,8 +506,12 @@ static int edu_open(struct inode *inode, struct file *file)
 	/* misc_open holds misc_mtx: remove() cannot have dropped its ref yet */
 	kref_get(&edu->ref);
 	ef->edu = edu;
+	ef->file = file;
 	dmakit_client_init(&ef->client, &edu->engine);
 	file->private_data = ef;
+	mutex_lock(&edu->files_lock);
+	list_add(&ef->node, &edu->files);
+	mutex_unlock(&edu->files_lock);
 	/* read/write go straight to user pages: O_DIRECT means what it says */
 	file->f_mode |= FMODE_CAN_ODIRECT;
 	return 0;
@@ -505,35 +520,76 @@ static int edu_open(struct inode *inode, struct file *file)
 static int edu_release_file(struct inode *inode, struct file *file)
 {
 	struct edu_file *ef = file->private_data;
+	struct dmakit_edu *edu = ef->edu;
 
+	mutex_lock(&edu->files_lock);
+	list_del(&ef->node);
+	mutex_unlock(&edu->files_lock);
 	dmakit_client_release(&ef->client);
-	kref_put(&ef->edu->ref, edu_release);
+	kref_put(&edu->ref, edu_release);
 	kfree(ef);
 	return 0;
 }
 
 /*
+ * BAR0, one page per fault, inside the alive section: once the device is
+ * going away no page goes in, and edu_remove() zaps those that are.
+ */
+static vm_fault_t edu_bar_fault(struct vm_fault *vmf)
+{
+	struct vm_area_struct *vma = vmf->vma;
+	struct edu_file *ef = vma->vm_file->private_data;
+	struct dmakit_edu *edu = ef->edu;
+	vm_fault_t ret;
+
+	if (vmf->pgoff >= pci_resource_len(edu->pdev, 0) >> PAGE_SHIFT)
+		return VM_FAULT_SIGBUS;	/* VM_DONTEXPAND: never seen */
+	if (dmakit_engine_enter(&edu->engine))
+		return VM_FAULT_SIGBUS;
+	ret = vmf_insert_pfn(vma, vmf->address & PAGE_MASK,
+			     PHYS_PFN(pci_resource_start(edu->pdev, 0)) +
+			     vmf->pgoff);
+	dmakit_engine_exit(&edu->engine);
+	return ret;
+}
+
+static const struct vm_operations_struct edu_bar_vm_ops = {
+	.fault = edu_bar_fault,
+};
+
+/*
  * BAR0 for user-space register access. A process that can program the DMA
  * registers can make the device write any memory: CAP_SYS_RAWIO only, as
- * for /dev/mem. Uncached, MAP_SHARED, clipped to the BAR by
- * vm_iomap_memory() (EINVAL beyond it).
+ * for /dev/mem, and not under lockdown (as sysfs's resource files).
+ * Uncached, MAP_SHARED, inside the BAR (EINVAL beyond it), filled by
+ * edu_bar_fault().
  */
 static int edu_mmap(struct file *file, struct vm_area_struct *vma)
 {
 	struct edu_file *ef = file->private_data;
-	struct pci_dev *pdev = ef->edu->pdev;
+	struct dmakit_edu *edu = ef->edu;
+	unsigned long bar_pages;
 	int err;
 
 	if (!capable(CAP_SYS_RAWIO))
 		return -EPERM;
-	if (!(vma->vm_flags & VM_MAYSHARE))
-		return -EINVAL;
-	vma->vm_page_prot = pgprot_noncached(vma->vm_page_prot);
-	err = dmakit_remap_prepare(vma);	/* see there: 6.1's error path */
+	err = security_locked_down(LOCKDOWN_PCI_ACCESS);
 	if (err)
 		return err;
-	return vm_iomap_memory(vma, pci_resource_start(pdev, 0),
-			       pci_resource_len(pdev, 0));
+	if (!(vma->vm_flags & VM_MAYSHARE))
+		return -EINVAL;
+	bar_pages = pci_resource_len(edu->pdev, 0) >> PAGE_SHIFT;
+	if (vma->vm_pgoff >= bar_pages ||
+	    vma_pages(vma) > bar_pages - vma->vm_pgoff)
+		return -EINVAL;
+	err = dmakit_engine_enter(&edu->engine);
+	if (err)
+		return err;
+	vma->vm_page_prot = pgprot_noncached(vma->vm_page_prot);
+	vm_flags_set(vma, VM_IO | VM_PFNMAP | VM_DONTEXPAND | VM_DONTDUMP);
+	vma->vm_ops = &edu_bar_vm_ops;
+	dmakit_engine_exit(&edu->engine);
+	return 0;
 }
 
 /* read/write: the caller's memory and the device window (file position) */
@@ -565,6 +621,29 @@ static __poll_t edu_poll(struct file *file, poll_table *wait)
 	return dmakit_client_poll(&ef->client, file, wait);
 }
 
+/*
+ * A buffer for this device, made inside the alive section (coherent memory
+ * is the device's own); user memory is touched outside it only, since a
+ * BAR fault takes the section under mmap_lock.
+ */
+static long edu_alloc(struct dmakit_edu *edu, struct dmakit_alloc __user *uarg)
+{
+	struct dmakit_alloc arg;
+	struct file *file;
+	long err;
+
+	if (copy_from_user(&arg, uarg, sizeof(arg)))
+		return -EFAULT;
+	err = dmakit_engine_enter(&edu->engine);
+	if (err)
+		return err;
+	file = dmakit_buffer_create(&arg, &edu->pdev->dev);
+	dmakit_engine_exit(&edu->engine);
+	if (IS_ERR(file))
+		return PTR_ERR(file);
+	return dmakit_buffer_publish(uarg, &arg, file);
+}
+
 static long edu_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 {
 	struct edu_file *ef = file->private_data;
@@ -573,7 +652,7 @@ static long edu_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 
 	switch (cmd) {
 	case DMAKIT_IOC_ALLOC:
-		return dmakit_buffer_alloc(uarg, &edu->pdev->dev);
+		return edu_alloc(edu, uarg);
 	case DMAKIT_IOC_XFER:
 		return dmakit_xfer_ioctl(&ef->client, uarg);
 	case DMAKIT_IOC_XFER_REAP:
@@ -724,6 +803,8 @@ static int edu_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	edu->pdev = pci_dev_get(pdev);
 	edu->irq_mode = edu_irq_mode_param();
 	kref_init(&edu->ref);
+	mutex_init(&edu->files_lock);
+	INIT_LIST_HEAD(&edu->files);
 	mutex_init(&edu->lock);
 	spin_lock_init(&edu->irq_lock);
 	init_waitqueue_head(&edu->irq_wait);
@@ -810,6 +891,21 @@ err_put:
 	return err;
 }
 
+/*
+ * Every user mapping of BAR0 goes: a later touch faults, and the fault
+ * (outside the alive section now) answers SIGBUS. A mapping being set up
+ * right now holds no page yet and gets none.
+ */
+static void edu_zap_bar_mappings(struct dmakit_edu *edu)
+{
+	struct edu_file *ef;
+
+	mutex_lock(&edu->files_lock);
+	list_for_each_entry(ef, &edu->files, node)
+		unmap_mapping_range(ef->file->f_mapping, 0, 0, 1);
+	mutex_unlock(&edu->files_lock);
+}
+
 static void edu_remove(struct pci_dev *pdev)
 {
 	struct dmakit_edu *edu = pci_get_drvdata(pdev);
@@ -823,6 +919,7 @@ static void edu_remove(struct pci_dev *pdev)
 	mutex_unlock(&edu->lock);
 	/* fail queued transfers, let the one in flight end */
 	dmakit_engine_stop(&edu->engine);
+	edu_zap_bar_mappings(edu);
 
 	iowrite32(0, edu->regs + EDU_REG_STATUS);
 	edu_teardown_irq(edu);

@@ -279,6 +279,7 @@ void dmakit_engine_init(struct dmakit_engine *eng,
 	 */
 	eng->bounces = !eng->translated && dma_addressing_limited(dev) &&
 		       eng->max_map != SIZE_MAX;
+	init_rwsem(&eng->alive);
 	spin_lock_init(&eng->lock);
 	INIT_LIST_HEAD(&eng->queue);
 	INIT_LIST_HEAD(&eng->done);
@@ -365,6 +366,8 @@ void dmakit_engine_stop(struct dmakit_engine *eng)
 	struct dmakit_req *req, *tmp;
 	bool idle;
 
+	/* after this no alive section runs, and none starts */
+	down_write(&eng->alive);
 	spin_lock_irq(&eng->lock);
 	eng->stopped = true;
 	list_for_each_entry_safe(req, tmp, &eng->queue, node)
@@ -372,6 +375,7 @@ void dmakit_engine_stop(struct dmakit_engine *eng)
 	if (eng->cur)
 		engine_cancel_locked(eng, eng->cur, -ENODEV);
 	spin_unlock_irq(&eng->lock);
+	up_write(&eng->alive);
 
 	/* bounded: the watchdog ends a segment whose interrupt never comes */
 	for (;;) {
@@ -385,6 +389,32 @@ void dmakit_engine_stop(struct dmakit_engine *eng)
 	}
 	cancel_delayed_work_sync(&eng->watchdog);
 	flush_work(&eng->work);
+}
+
+/**
+ * dmakit_engine_enter() - enter the device's alive section.
+ * @eng: the engine.
+ *
+ * For a short stretch that reaches the device or the DMA API outside a
+ * request (a mapping without the device, a coherent allocation, a BAR
+ * fault); never held while waiting for the device. dmakit_engine_exit()
+ * leaves it.
+ *
+ * Return: 0, or -ENODEV once the device is going away (then not entered).
+ */
+int dmakit_engine_enter(struct dmakit_engine *eng)
+{
+	down_read(&eng->alive);
+	if (eng->stopped) {
+		up_read(&eng->alive);
+		return -ENODEV;
+	}
+	return 0;
+}
+
+void dmakit_engine_exit(struct dmakit_engine *eng)
+{
+	up_read(&eng->alive);
 }
 
 void dmakit_engine_get_stats(struct dmakit_engine *eng,

@@ -14,6 +14,7 @@
 
 #include <linux/ktime.h>
 #include <linux/list.h>
+#include <linux/rwsem.h>
 #include <linux/spinlock.h>
 #include <linux/types.h>
 #include <linux/workqueue.h>
@@ -149,6 +150,13 @@ struct dmakit_engine_stats {
  * @seg_running: a segment of @cur is on the device.
  * @seg_deadline: jiffies by which it must have ended.
  * @seg_overdue: watchdog rounds the device stayed busy past the deadline.
+ * @alive:     the device's alive section: paths that reach the device or
+ *             the DMA API outside a request (mapping only, coherent
+ *             allocation, BAR faults) hold it for reading and check
+ *             @stopped; dmakit_engine_stop() takes it for writing to set
+ *             @stopped, so none of them runs once it returns. Never held
+ *             while waiting for the device, nor while touching user
+ *             memory: a BAR fault takes it under mmap_lock.
  * @stopped:   the device is going away: new requests get ENODEV.
  * @wedged:    the device never finished a segment: refuse further DMA.
  * @work:      finishes ended requests and starts the next one.
@@ -171,6 +179,7 @@ struct dmakit_engine {
 	size_t max_map;
 	bool bounces;
 
+	struct rw_semaphore alive;	/* see above */
 	spinlock_t lock;		/* see above; hard-irq safe */
 	struct list_head queue;
 	struct list_head done;
@@ -193,6 +202,8 @@ void dmakit_engine_init(struct dmakit_engine *eng,
 			const struct dmakit_engine_ops *ops, struct device *dev,
 			const char *name, u32 window);
 void dmakit_engine_stop(struct dmakit_engine *eng);
+int dmakit_engine_enter(struct dmakit_engine *eng);
+void dmakit_engine_exit(struct dmakit_engine *eng);
 void dmakit_req_init(struct dmakit_req *req, const struct dmakit_req_ops *ops);
 int dmakit_engine_submit(struct dmakit_engine *eng, struct dmakit_req *req);
 void dmakit_engine_cancel(struct dmakit_engine *eng, struct dmakit_req *req);

@@ -796,12 +796,17 @@ static void xfer_req_free(struct xfer_req *xr)
  */
 static int xfer_map_only(struct xfer_req *xr)
 {
-	int err = xfer_prepare(&xr->req);
+	/* the DMA API without a request: only while the device is there */
+	int err = dmakit_engine_enter(xr->eng);
 
+	if (err)
+		return err;
+	err = xfer_prepare(&xr->req);
 	if (!err) {
 		xr->req.prepared = true;
 		xfer_finish(&xr->req);
 	}
+	dmakit_engine_exit(xr->eng);
 	xr->req.status = err;
 	xfer_fill_result(xr);
 	xr->result.segments = err ? 0 : xr->req.nsegs;

@@ -1,0 +1,272 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Removal with files open: an edu device leaves the PCI bus (sysfs
+ * remove) or its driver (unbind) while a process holds its node, a buffer
+ * and a BAR0 mapping. Every call on the node then answers ENODEV without
+ * reaching the device or the DMA API, the BAR0 mapping is gone (a touch is
+ * SIGBUS, not whatever owns that range next), nothing leaks, and after a
+ * rescan (or bind) the device moves data again. The first part of
+ * issue 15; coherent buffers that outlive their device are the next.
+ */
+#include <libgen.h>
+#include <poll.h>
+#include <sys/mman.h>
+#include <sys/uio.h>
+
+#include "dmakit_test.h"
+
+#define EDU_ID		0x010000ed
+#define EDU_BAR_LEN	(1 << 20)
+#define INDEX		1	/* edu1: edu0 keeps serving the other suites */
+
+FIXTURE(removal) {
+	int fd;
+	char node[64];
+	char bdf[32];
+	char driver[64];
+	int removed;
+};
+
+FIXTURE_VARIANT(removal) {
+	int unbind;	/* driver unbind/bind, else PCI remove/rescan */
+};
+
+FIXTURE_VARIANT_ADD(removal, pci_remove) { .unbind = 0 };
+FIXTURE_VARIANT_ADD(removal, driver_unbind) { .unbind = 1 };
+
+static int write_str(const char *path, const char *text)
+{
+	int fd = open(path, O_WRONLY), ok;
+
+	if (fd < 0)
+		return -1;
+	ok = write(fd, text, strlen(text)) == (ssize_t)strlen(text);
+	close(fd);
+	return ok ? 0 : -1;
+}
+
+/* wait up to 10 s for @path to exist (@want) or not */
+static int wait_path(const char *path, int want)
+{
+	for (int i = 0; i < 200; i++) {
+		if ((access(path, F_OK) == 0) == want)
+			return 0;
+		usleep(50000);
+	}
+	return -1;
+}
+
+static int take_away(struct __test_metadata *_metadata,
+		     FIXTURE_DATA(removal) *self, int unbind)
+{
+	char path[256];
+
+	if (unbind)
+		snprintf(path, sizeof(path), "/sys/bus/pci/drivers/%s/unbind",
+			 self->driver);
+	else
+		snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/remove",
+			 self->bdf);
+	if (write_str(path, unbind ? self->bdf : "1"))
+		return -1;
+	self->removed = 1;
+	return wait_path(self->node, 0);
+}
+
+static int bring_back(FIXTURE_DATA(removal) *self, int unbind)
+{
+	char path[256];
+	int err;
+
+	if (unbind) {
+		snprintf(path, sizeof(path), "/sys/bus/pci/drivers/%s/bind",
+			 self->driver);
+		err = write_str(path, self->bdf);
+	} else {
+		err = write_str("/sys/bus/pci/rescan", "1");
+	}
+	if (!err)
+		self->removed = 0;
+	return err ? err : wait_path(self->node, 1);
+}
+
+FIXTURE_SETUP(removal)
+{
+	struct dmakit_dev_info info;
+	char path[256], link[256];
+	ssize_t n;
+
+	snprintf(self->node, sizeof(self->node), "/dev/dmakit-edu%d", INDEX);
+	self->fd = open(self->node, O_RDWR);
+	ASSERT_LE(0, self->fd) TH_LOG("open %s: %s", self->node, strerror(errno));
+	ASSERT_EQ(0, ioctl(self->fd, DMAKIT_IOC_DEV_INFO, &info));
+	snprintf(self->bdf, sizeof(self->bdf), "%s", info.bus_id);
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/driver", self->bdf);
+	n = readlink(path, link, sizeof(link) - 1);
+	ASSERT_LT(0, n);
+	link[n] = 0;
+	snprintf(self->driver, sizeof(self->driver), "%s", basename(link));
+}
+
+FIXTURE_TEARDOWN(removal)
+{
+	if (self->fd >= 0)
+		close(self->fd);
+	/* whatever the test did, the device is back for the next suites */
+	if (self->removed)
+		EXPECT_EQ(0, bring_back(self, variant->unbind));
+}
+
+/* the bytes moved through the device by a loopback on @node */
+static void expect_loopback(struct __test_metadata *_metadata, const char *node)
+{
+	unsigned char src[3000], dst[3000];
+	struct dmakit_edu_loopback lb = {
+		.src = (uintptr_t)src, .dst = (uintptr_t)dst, .len = sizeof(src),
+	};
+	int fd = open(node, O_RDWR);
+
+	ASSERT_LE(0, fd) TH_LOG("open %s: %s", node, strerror(errno));
+	fill_pattern(src, sizeof(src), 61);
+	memset(dst, 0, sizeof(dst));
+	ASSERT_EQ(0, ioctl(fd, DMAKIT_IOC_EDU_LOOPBACK, &lb))
+		TH_LOG("loopback: %s", strerror(errno));
+	EXPECT_EQ(-1, first_difference(src, dst, sizeof(src)));
+	close(fd);
+}
+
+#define GONE(call) do {							\
+	long r_;							\
+									\
+	errno = 0;							\
+	r_ = (call);							\
+	EXPECT_EQ(-1, r_) {						\
+		TH_LOG("%s did not fail", #call);			\
+	}								\
+	EXPECT_EQ(ENODEV, errno) {					\
+		TH_LOG("%s: %s", #call, strerror(errno));		\
+	}								\
+} while (0)
+
+TEST_F(removal, an_open_node_answers_enodev_and_its_bar0_mapping_is_gone)
+{
+	unsigned char mem[4096], want[4096];
+	struct iovec v = { mem, 4000 }, d = { mem + 2048, 2048 };
+	struct dmakit_alloc a = { .size = 4096, .kind = DMAKIT_KIND_COHERENT };
+	struct dmakit_edu_liveness live = { .value = 5 };
+	struct dmakit_xfer_user xu = {
+		.iov = (uintptr_t)&v, .iovcnt = 1, .dir = DMAKIT_DIR_TO_DEVICE,
+		.flags = DMAKIT_XFER_MAP_ONLY,
+	};
+	struct dmakit_xfer x = { .dir = DMAKIT_DIR_TO_DEVICE, .len = 4095,
+				 .flags = DMAKIT_XFER_MAP_ONLY };
+	volatile uint32_t *regs;
+	struct pollfd p;
+	int buf;
+
+	regs = mmap(NULL, EDU_BAR_LEN, PROT_READ | PROT_WRITE, MAP_SHARED,
+		    self->fd, 0);
+	ASSERT_NE(MAP_FAILED, regs) TH_LOG("mmap BAR0: %s", strerror(errno));
+	EXPECT_EQ(EDU_ID, regs[0]);
+	buf = buf_alloc(8192, DMAKIT_KIND_PAGES, 0, NULL);
+	ASSERT_LE(0, buf);
+	x.fd = buf;
+	fill_pattern(mem, sizeof(mem), 3);
+	/* the calls work before */
+	ASSERT_EQ(0, ioctl(self->fd, DMAKIT_IOC_XFER, &x));
+	ASSERT_EQ(0, ioctl(self->fd, DMAKIT_IOC_XFER_USER, &xu));
+
+	ASSERT_EQ(0, take_away(_metadata, self, variant->unbind))
+		TH_LOG("%s %s: %s", variant->unbind ? "unbind" : "remove",
+		       self->bdf, strerror(errno));
+
+	/* the BAR0 mapping maps nothing now */
+	EXPECT_EQ(SIGBUS, touch_byte((volatile unsigned char *)regs, 0));
+	EXPECT_EQ(SIGBUS, touch_byte((volatile unsigned char *)regs + 4096, 1));
+	munmap((void *)regs, EDU_BAR_LEN);
+	/* every call on the node: ENODEV, the DMA API not reached */
+	GONE(ioctl(self->fd, DMAKIT_IOC_EDU_LIVENESS, &live));
+	GONE(ioctl(self->fd, DMAKIT_IOC_ALLOC, &a));
+	a.kind = DMAKIT_KIND_PAGES;
+	GONE(ioctl(self->fd, DMAKIT_IOC_ALLOC, &a));
+	GONE(ioctl(self->fd, DMAKIT_IOC_XFER, &x));
+	x.flags = 0;
+	GONE(ioctl(self->fd, DMAKIT_IOC_XFER, &x));
+	GONE(ioctl(self->fd, DMAKIT_IOC_XFER_USER, &xu));
+	xu.dir = DMAKIT_DIR_COPY;
+	xu.dst_iov = (uintptr_t)&d;
+	xu.dst_iovcnt = 1;
+	v.iov_len = 2048;
+	GONE(ioctl(self->fd, DMAKIT_IOC_XFER_USER, &xu));
+	GONE(pwrite(self->fd, mem, 100, 0));
+	GONE(pread(self->fd, mem, 100, 0));
+	GONE(pwrite(self->fd, mem, 4095, 0));	/* zero-copy */
+	errno = 0;
+	EXPECT_EQ(MAP_FAILED, mmap(NULL, 4096, PROT_READ, MAP_SHARED,
+				   self->fd, 0));
+	EXPECT_EQ(ENODEV, errno);
+	/* poll does not hang and reports nothing to reap */
+	p = (struct pollfd){ .fd = self->fd, .events = POLLPRI };
+	EXPECT_EQ(0, poll(&p, 1, 0));
+	/* the buffer is the control node's, not the device's: it still works */
+	fill_pattern(mem, sizeof(mem), 4);
+	ASSERT_EQ((ssize_t)sizeof(mem), pwrite(buf, mem, sizeof(mem), 10));
+	memset(mem, 0, sizeof(mem));
+	ASSERT_EQ((ssize_t)sizeof(mem), pread(buf, mem, sizeof(mem), 10));
+	fill_pattern(want, sizeof(want), 4);
+	EXPECT_EQ(-1, first_difference(want, mem, sizeof(mem)));
+	close(buf);
+	close(self->fd);
+	self->fd = -1;
+
+	ASSERT_EQ(0, bring_back(self, variant->unbind))
+		TH_LOG("%s: %s", variant->unbind ? "bind" : "rescan",
+		       strerror(errno));
+	expect_loopback(_metadata, self->node);
+	/* and BAR0 maps the registers again */
+	self->fd = open(self->node, O_RDWR);
+	ASSERT_LE(0, self->fd);
+	regs = mmap(NULL, 4096, PROT_READ, MAP_SHARED, self->fd, 0);
+	ASSERT_NE(MAP_FAILED, regs);
+	EXPECT_EQ(EDU_ID, regs[0]);
+	munmap((void *)regs, 4096);
+}
+
+/*
+ * An asynchronous chain in flight: removal lets the segment on the device
+ * end and fails the rest; the request is reaped with ENODEV (or 0 if the
+ * chain was already done), and the pinned memory comes back
+ */
+TEST_F(removal, a_transfer_in_flight_ends_with_enodev)
+{
+	static unsigned char src[64 << 10], dst[64 << 10];
+	struct iovec s = { src, sizeof(src) }, d = { dst, sizeof(dst) };
+	struct dmakit_xfer_user xu = {
+		.iov = (uintptr_t)&s, .iovcnt = 1, .dst_iov = (uintptr_t)&d,
+		.dst_iovcnt = 1, .dir = DMAKIT_DIR_COPY,
+		.flags = DMAKIT_XFER_ASYNC,
+	};
+	struct dmakit_xfer_reap r = { .flags = DMAKIT_REAP_WAIT };
+
+	fill_pattern(src, sizeof(src), 62);
+	memset(dst, 0, sizeof(dst));
+	/* 32 segments each way: seconds under emulation */
+	ASSERT_EQ(0, ioctl(self->fd, DMAKIT_IOC_XFER_USER, &xu))
+		TH_LOG("submit: %s", strerror(errno));
+	usleep(300000);
+	ASSERT_EQ(0, take_away(_metadata, self, variant->unbind));
+	ASSERT_EQ(0, ioctl(self->fd, DMAKIT_IOC_XFER_REAP, &r))
+		TH_LOG("reap: %s", strerror(errno));
+	EXPECT_EQ(xu.id, r.result.id);
+	if (r.result.status == 0) {
+		EXPECT_EQ(-1, first_difference(src, dst, sizeof(dst)));
+	} else {
+		EXPECT_EQ(-ENODEV, r.result.status);
+	}
+	close(self->fd);
+	self->fd = -1;
+	ASSERT_EQ(0, bring_back(self, variant->unbind));
+	expect_loopback(_metadata, self->node);
+}
+
+TEST_HARNESS_MAIN
