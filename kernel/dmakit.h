@@ -23,7 +23,6 @@ struct dmakit_xfer;
 struct dmakit_xfer_reap;
 struct dmakit_xfer_user;
 struct iov_iter;
-struct mm_struct;
 struct user_struct;
 struct kiocb;
 struct file;
