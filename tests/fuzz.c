@@ -174,6 +174,12 @@ struct worker {
 	unsigned char *scratch;	/* SCRATCH_LEN, guard pages on both sides */
 	unsigned char *ro;	/* a read-only page, guards around */
 	unsigned char *none;	/* a PROT_NONE page */
+	/*
+	 * TRANSLATE's output, for the redaction oracle: nothing else writes
+	 * there (scratch may be the target of an asynchronous transfer that
+	 * the device finishes while the oracle reads it)
+	 */
+	struct dmakit_page_desc *xlate;
 	sigjmp_buf jb;
 	volatile int jmp_active;
 	int dma_left, fdc_left;
@@ -791,10 +797,10 @@ static void do_ioctl(struct worker *w)
 		if (!t->uaddr)
 			t->offset = rn(w, on.size / PAGE + 1) * PAGE;
 		t->count = chance(w, 8) ? DMAKIT_TRANSLATE_MAX : 1 + rn(w, 16);
-		t->descs = (uintptr_t)w->scratch;
+		t->descs = (uintptr_t)w->xlate;
 		if (mutate(w, t, f_translate) == 4)
 			pk = -2;
-		if (t->descs == (uintptr_t)w->scratch)
+		if (t->descs == (uintptr_t)w->xlate)
 			pk = P_SCRATCH;
 		break;
 	}
@@ -914,7 +920,7 @@ static void do_ioctl(struct worker *w)
 
 	if (cmd == DMAKIT_IOC_TRANSLATE && ret == 0 && ps.unpriv && pk == P_SCRATCH) {
 		struct dmakit_translate *t = (void *)arg;
-		struct dmakit_page_desc *d = (void *)w->scratch;
+		struct dmakit_page_desc *d = w->xlate;
 
 		for (unsigned int i = 0; i < t->count && i < DMAKIT_TRANSLATE_MAX; i++)
 			if (d[i].pfn || d[i].phys || d[i].kva || d[i].mapped_pfn)
@@ -1492,6 +1498,11 @@ static void *worker_main(void *arg)
 	w->ro = w->scratch + SCRATCH_LEN + PAGE;
 	mprotect(w->ro, PAGE, PROT_READ);
 	w->none = w->ro + 2 * PAGE;
+	w->xlate = mmap(NULL, DMAKIT_TRANSLATE_MAX * sizeof(*w->xlate),
+			PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+			-1, 0);
+	if (w->xlate == MAP_FAILED)
+		return NULL;
 
 	for (int i = 0; i < OP_MAX; i++)
 		total += op_weight[i];
