@@ -399,30 +399,41 @@ TEST_F(edu, stray_device_write_is_blocked_exactly_behind_an_iommu)
 
 	if (geteuid() != 0)
 		SKIP(return, "needs CAP_SYS_ADMIN");
-	/* a source in a pool block (<= 512 bytes), then in the staging page */
-	for (int i = 0; i < 2; i++) {
-		st.len = i ? DMAKIT_EDU_WINDOW_MAX : 300;
-		ASSERT_EQ(0, ioctl(self->fd, DMAKIT_IOC_EDU_STRAY, &st)) {
-			TH_LOG("stray: %s", strerror(errno));
-		}
-		TH_LOG("device wrote %u bytes to unmapped address %#llx: %u landed",
-		       st.len, (unsigned long long)st.addr, st.landed);
-		EXPECT_EQ(0, st.status);
-		ASSERT_NE(0, st.addr);
-		if (self->info.iommu) {
-			EXPECT_EQ(0u, st.landed);
-			ASSERT_EQ(3, sscanf(self->info.bus_id, "%*x:%x:%x.%x",
-					    &bus, &slot, &fn));
-			snprintf(needle, sizeof(needle),
-				 "[DMA Write NO_PASID] Request device [%02x:%02x.%d] fault addr 0x%llx",
-				 bus, slot, fn, (unsigned long long)st.addr);
-			EXPECT_TRUE(klog_has(needle)) {
-				TH_LOG("no \"%s\" in the kernel log", needle);
-			}
-		} else {
-			EXPECT_EQ(st.len, st.landed);
-		}
+	/*
+	 * the source: the staging page above 512 bytes (1000 here), a staging
+	 * pool block up to 512 (300, after it). The log is checked for the
+	 * first only: a VT-d fault that follows another closely may go
+	 * unrecorded (QEMU's one fault recording register).
+	 */
+	st.len = 1000;
+	ASSERT_EQ(0, ioctl(self->fd, DMAKIT_IOC_EDU_STRAY, &st)) {
+		TH_LOG("stray: %s", strerror(errno));
 	}
+	TH_LOG("device wrote %u bytes to unmapped address %#llx: %u landed",
+	       st.len, (unsigned long long)st.addr, st.landed);
+	EXPECT_EQ(0, st.status);
+	ASSERT_NE(0, st.addr);
+	if (self->info.iommu) {
+		EXPECT_EQ(0u, st.landed);
+		ASSERT_EQ(3, sscanf(self->info.bus_id, "%*x:%x:%x.%x", &bus,
+				    &slot, &fn));
+		snprintf(needle, sizeof(needle),
+			 "[DMA Write NO_PASID] Request device [%02x:%02x.%d] fault addr 0x%llx",
+			 bus, slot, fn, (unsigned long long)st.addr);
+		EXPECT_TRUE(klog_has(needle)) {
+			TH_LOG("no \"%s\" in the kernel log", needle);
+		}
+	} else {
+		EXPECT_EQ(st.len, st.landed);
+	}
+	st.len = 300;
+	ASSERT_EQ(0, ioctl(self->fd, DMAKIT_IOC_EDU_STRAY, &st)) {
+		TH_LOG("stray: %s", strerror(errno));
+	}
+	EXPECT_EQ(0, st.status);
+	EXPECT_EQ(self->info.iommu ? 0u : st.len, st.landed);
+	/* let the IOMMU's fault handler free the record for the next stray */
+	usleep(200000);
 	/* bad input */
 	st.len = 0;
 	EXPECT_EQ(-1, ioctl(self->fd, DMAKIT_IOC_EDU_STRAY, &st));
