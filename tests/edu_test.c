@@ -420,6 +420,9 @@ TEST_F(edu, stray_device_write_is_blocked_exactly_behind_an_iommu)
 		snprintf(needle, sizeof(needle),
 			 "[DMA Write NO_PASID] Request device [%02x:%02x.%d] fault addr 0x%llx",
 			 bus, slot, fn, (unsigned long long)st.addr);
+		/* the fault interrupt may be handled after the call returned */
+		for (int t = 0; t < 10 && !klog_has(needle); t++)
+			usleep(100000);
 		EXPECT_TRUE(klog_has(needle)) {
 			TH_LOG("no \"%s\" in the kernel log", needle);
 		}
