@@ -18,7 +18,8 @@
  *            can insert them in batches like the pages kind's;
  *   coherent dma_alloc_coherent() for one device (DMAKIT_IOC_ALLOC on that
  *            device's node): the device reaches it at one bus address, no
- *            mapping or sync needed; the buffer holds the device.
+ *            mapping or sync needed; the buffer holds the device, and its
+ *            memory goes back when the device goes (revoke.c).
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -212,7 +213,13 @@ static void buffer_note_phys_max(struct dmakit_buffer *buf)
 				    page_to_phys(buf->pages[i]) + PAGE_SIZE - 1);
 }
 
-static void buffer_free(struct dmakit_buffer *buf)
+/**
+ * dmakit_buffer_free_memory() - give back a buffer's memory and its charge.
+ * @buf: the buffer; for the coherent kind its device is still there.
+ *
+ * Once: from buffer_free(), or from revocation while the device goes.
+ */
+void dmakit_buffer_free_memory(struct dmakit_buffer *buf)
 {
 	pgoff_t i;
 
@@ -240,7 +247,18 @@ static void buffer_free(struct dmakit_buffer *buf)
 		kvfree(buf->pages);
 		break;
 	}
+	buf->vaddr = NULL;
+	buf->pages = NULL;
 	buffer_uncharge_locked(buf);
+	buf->locked_user = NULL;
+}
+
+static void buffer_free(struct dmakit_buffer *buf)
+{
+	if (buf->owned)
+		dmakit_buffer_detach(buf, dmakit_buffer_free_memory);
+	else
+		dmakit_buffer_free_memory(buf);
 	put_device(buf->dma_dev);
 	kfree(buf);
 }
@@ -303,10 +321,24 @@ static ssize_t buffer_copy(struct dmakit_buffer *buf, char __user *ubuf,
 	return done;
 }
 
+/* read or write, unless the memory went with its device (ENODEV) */
+static ssize_t buffer_rw(struct dmakit_buffer *buf, char __user *ubuf,
+			 size_t count, loff_t *ppos, bool to_user)
+{
+	ssize_t ret = -ENODEV;
+	int idx;
+
+	idx = srcu_read_lock(&dmakit_buffer_srcu);
+	if (!dmakit_buffer_revoked(buf))
+		ret = buffer_copy(buf, ubuf, count, ppos, to_user);
+	srcu_read_unlock(&dmakit_buffer_srcu, idx);
+	return ret;
+}
+
 static ssize_t buffer_read(struct file *file, char __user *ubuf, size_t count,
 			   loff_t *ppos)
 {
-	return buffer_copy(file->private_data, ubuf, count, ppos, true);
+	return buffer_rw(file->private_data, ubuf, count, ppos, true);
 }
 
 static ssize_t buffer_write(struct file *file, const char __user *ubuf,
@@ -316,7 +348,7 @@ static ssize_t buffer_write(struct file *file, const char __user *ubuf,
 
 	if (count && *ppos >= buf->size)
 		return -ENOSPC;
-	return buffer_copy(buf, (char __user *)ubuf, count, ppos, false);
+	return buffer_rw(buf, (char __user *)ubuf, count, ppos, false);
 }
 
 static loff_t buffer_llseek(struct file *file, loff_t offset, int whence)
@@ -408,7 +440,7 @@ struct dmakit_buffer *dmakit_buffer_of(struct file *file)
 }
 
 static int buffer_check(const struct dmakit_alloc *arg,
-			struct device *dma_dev)
+			struct dmakit_buffer_owner *owner)
 {
 	if (arg->flags & ~(DMAKIT_ALLOC_RDONLY | DMAKIT_ALLOC_CLOEXEC |
 			   DMAKIT_ALLOC_PREMAP))
@@ -422,7 +454,7 @@ static int buffer_check(const struct dmakit_alloc *arg,
 	if (arg->kind < DMAKIT_KIND_CONTIG || arg->kind > DMAKIT_KIND_COHERENT)
 		return -EINVAL;
 	/* coherent memory belongs to a device: ask its node */
-	if (arg->kind == DMAKIT_KIND_COHERENT && !dma_dev)
+	if (arg->kind == DMAKIT_KIND_COHERENT && !owner)
 		return -EINVAL;
 	if (!arg->size)
 		return -EINVAL;
@@ -433,25 +465,27 @@ static int buffer_check(const struct dmakit_alloc *arg,
 
 /**
  * dmakit_buffer_create() - a buffer and its file, as DMAKIT_IOC_ALLOC asks.
- * @arg:     the request, checked here; arg->size is set to what it got.
- * @dma_dev: the device whose node was asked (coherent kind), or NULL for
- *           the control node.
+ * @arg:   the request, checked here; arg->size is set to what it got.
+ * @owner: the owner of the buffers of the device whose node was asked
+ *         (coherent kind: the memory is that device's, and is revoked with
+ *         it), or NULL for the control node.
  *
  * Touches no user memory, so that a device node can call it inside its
  * alive section (coherent memory is the device's).
  *
  * Return: the file (the buffer's owner), or ERR_PTR(-EINVAL) (size 0,
  * kind, flags, reserved fields), -E2BIG (above max_buffer_mb, or contig
- * above 4 MiB on a kernel without CMA), -ENOMEM.
+ * above 4 MiB on a kernel without CMA), -ENOMEM, -ENODEV (the device is
+ * going away).
  */
 struct file *dmakit_buffer_create(struct dmakit_alloc *arg,
-				  struct device *dma_dev)
+				  struct dmakit_buffer_owner *owner)
 {
 	struct dmakit_buffer *buf;
 	struct file *file;
 	int err;
 
-	err = buffer_check(arg, dma_dev);
+	err = buffer_check(arg, owner);
 	if (err)
 		return ERR_PTR(err);
 
@@ -463,7 +497,7 @@ struct file *dmakit_buffer_create(struct dmakit_alloc *arg,
 	buf->kind = arg->kind;
 	buf->flags = arg->flags;
 	if (arg->kind == DMAKIT_KIND_COHERENT)
-		buf->dma_dev = get_device(dma_dev);
+		buf->dma_dev = get_device(dmakit_owner_device(owner));
 	err = buffer_charge_locked(buf);
 	if (err)
 		goto err_free;
@@ -480,6 +514,13 @@ struct file *dmakit_buffer_create(struct dmakit_alloc *arg,
 	}
 	/* a buffer is a fixed-size random-access object */
 	file->f_mode |= FMODE_LSEEK | FMODE_PREAD | FMODE_PWRITE;
+	if (arg->kind == DMAKIT_KIND_COHERENT) {
+		err = dmakit_buffer_attach(buf, owner, file);
+		if (err) {
+			fput(file);	/* frees the buffer through release */
+			return ERR_PTR(err);
+		}
+	}
 	arg->size = buf->size;
 	return file;
 
@@ -518,23 +559,22 @@ long dmakit_buffer_publish(struct dmakit_alloc __user *uarg,
 
 /**
  * dmakit_buffer_alloc() - DMAKIT_IOC_ALLOC: create a buffer and its fd.
- * @uarg:    struct dmakit_alloc from user space.
- * @dma_dev: the device whose node was asked (coherent kind), or NULL for
- *           the control node.
+ * @uarg:  struct dmakit_alloc from user space.
+ * @owner: see dmakit_buffer_create().
  *
  * Return: 0 with the new fd in uarg->fd; -EINVAL (size 0, kind, flags,
  * reserved fields), -E2BIG (above max_buffer_mb, or contig above 4 MiB on
  * a kernel without CMA), -ENOMEM, -EMFILE, -EFAULT.
  */
 long dmakit_buffer_alloc(struct dmakit_alloc __user *uarg,
-			 struct device *dma_dev)
+			 struct dmakit_buffer_owner *owner)
 {
 	struct dmakit_alloc arg;
 	struct file *file;
 
 	if (copy_from_user(&arg, uarg, sizeof(arg)))
 		return -EFAULT;
-	file = dmakit_buffer_create(&arg, dma_dev);
+	file = dmakit_buffer_create(&arg, owner);
 	if (IS_ERR(file))
 		return PTR_ERR(file);
 	return dmakit_buffer_publish(uarg, &arg, file);

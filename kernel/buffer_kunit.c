@@ -9,7 +9,8 @@
 
 static void buffer_check_sizes_kinds_and_fields(struct kunit *test)
 {
-	struct device *dev = (struct device *)test;	/* only compared to NULL */
+	/* only compared to NULL */
+	struct dmakit_buffer_owner *dev = (struct dmakit_buffer_owner *)test;
 	struct dmakit_alloc good = { .size = 1, .kind = DMAKIT_KIND_PAGES };
 	struct dmakit_alloc a;
 	u32 kind;

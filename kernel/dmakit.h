@@ -10,6 +10,7 @@
 #include <linux/list.h>
 #include <linux/poll.h>
 #include <linux/spinlock.h>
+#include <linux/srcu.h>
 #include <linux/types.h>
 #include <linux/user_namespace.h>
 #include <linux/wait.h>
@@ -18,6 +19,8 @@
 
 struct device;
 struct dmakit_alloc;
+struct dmakit_buffer_owner;
+struct dmakit_owned;
 struct dmakit_translate;
 struct dmakit_xfer;
 struct dmakit_xfer_reap;
@@ -46,10 +49,15 @@ struct vm_area_struct;
  *            NULL (not charged: a memcg kind, or CAP_IPC_LOCK).
  * @mappings: VMAs mapping the buffer (vm_ops open/close).
  * @faults:   times the fault handler ran.
+ * @owned:    coherent kind: what ties it to the owner of @dma_dev's
+ *            buffers, which revokes it when the device goes (revoke.c);
+ *            else NULL.
+ * @revoked:  the memory went with the device: uses answer ENODEV.
  *
  * Owned by its struct file (anon inode "dmakit-buffer"): freed when the
- * file's last reference goes, and a mapping holds one through vm_file. Only
- * the counters change after creation, so no lock is needed.
+ * file's last reference goes, and a mapping holds one through vm_file.
+ * After creation only the counters change, and, for a buffer with an
+ * owner, what revocation changes under the owner's lock (revoke.c).
  */
 struct dmakit_buffer {
 	size_t size;
@@ -66,6 +74,8 @@ struct dmakit_buffer {
 	struct user_struct *locked_user;
 	atomic_t mappings;
 	atomic64_t faults;
+	struct dmakit_owned *owned;
+	bool revoked;
 };
 
 #define DMAKIT_VERSION "0.1.0"
@@ -94,9 +104,9 @@ void dmakit_device_removed(void);
 
 /* buffer.c: buffer objects and their fds */
 long dmakit_buffer_alloc(struct dmakit_alloc __user *uarg,
-			 struct device *dma_dev);
+			 struct dmakit_buffer_owner *owner);
 struct file *dmakit_buffer_create(struct dmakit_alloc *arg,
-				  struct device *dma_dev);
+				  struct dmakit_buffer_owner *owner);
 long dmakit_buffer_publish(struct dmakit_alloc __user *uarg,
 			   struct dmakit_alloc *arg, struct file *file);
 struct dmakit_buffer *dmakit_buffer_of(struct file *file);
@@ -104,6 +114,36 @@ u64 dmakit_max_buffer_bytes(void);
 void dmakit_buffer_copy_kernel(struct dmakit_buffer *buf, u64 off, void *kbuf,
 			       size_t len, bool to_buffer);
 struct page *dmakit_buffer_page(struct dmakit_buffer *buf, pgoff_t index);
+
+/* revoke.c: buffers that belong to a device go with it */
+struct dmakit_buffer_owner *dmakit_owner_new(struct device *dev);
+void dmakit_owner_put(struct dmakit_buffer_owner *owner);
+struct device *dmakit_owner_device(struct dmakit_buffer_owner *owner);
+void dmakit_owner_revoke(struct dmakit_buffer_owner *owner,
+			 void (*free)(struct dmakit_buffer *buf));
+int dmakit_buffer_attach(struct dmakit_buffer *buf,
+			 struct dmakit_buffer_owner *owner, struct file *file);
+void dmakit_buffer_detach(struct dmakit_buffer *buf,
+			  void (*free)(struct dmakit_buffer *buf));
+
+/*
+ * A use of a buffer's memory (read/write, TRANSLATE, mmap) runs inside
+ * srcu_read_lock(&dmakit_buffer_srcu) and answers ENODEV if
+ * dmakit_buffer_revoked(): revocation waits such uses out before it frees
+ * the memory (revoke.c). Any context that may sleep; never around a wait
+ * for a device.
+ */
+extern struct srcu_struct dmakit_buffer_srcu;
+
+static inline bool dmakit_buffer_revoked(struct dmakit_buffer *buf)
+{
+	return READ_ONCE(buf->revoked);
+}
+
+int dmakit_buffer_note_mm(struct dmakit_buffer *buf, struct vm_area_struct *vma);
+void dmakit_buffer_vma_count(struct dmakit_buffer *buf,
+			     struct vm_area_struct *vma, bool add);
+void dmakit_buffer_free_memory(struct dmakit_buffer *buf);
 
 /* introspect.c: every address of a buffer's pages */
 long dmakit_buffer_translate(struct file *file,

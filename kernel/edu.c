@@ -30,7 +30,10 @@
  * section (dmakit_engine_enter()) then refuses whatever would reach the
  * device or the DMA API outside a request, and zaps every user mapping of
  * BAR0 through the open files' mappings: BAR0 is faulted in page by page
- * inside the alive section, so a touch after removal is SIGBUS.
+ * inside the alive section, so a touch after removal is SIGBUS. Then it
+ * revokes the coherent buffers made on the node (edu->owner, revoke.c):
+ * their memory goes back while the device is still there, and their
+ * mappings are zapped too.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -114,6 +117,7 @@ struct dmakit_edu {
 	u32 hw_id;
 	struct kref ref;
 
+	struct dmakit_buffer_owner *owner;	/* its coherent buffers */
 	struct mutex files_lock;	/* guards files */
 	struct list_head files;		/* open files (struct edu_file) */
 	struct mutex lock;	/* serialises register commands; guards gone */
@@ -130,6 +134,7 @@ static void edu_release(struct kref *ref)
 {
 	struct dmakit_edu *edu = container_of(ref, struct dmakit_edu, ref);
 
+	dmakit_owner_put(edu->owner);
 	pci_dev_put(edu->pdev);
 	kfree(edu);
 }
@@ -637,7 +642,7 @@ static long edu_alloc(struct dmakit_edu *edu, struct dmakit_alloc __user *uarg)
 	err = dmakit_engine_enter(&edu->engine);
 	if (err)
 		return err;
-	file = dmakit_buffer_create(&arg, &edu->pdev->dev);
+	file = dmakit_buffer_create(&arg, edu->owner);
 	dmakit_engine_exit(&edu->engine);
 	if (IS_ERR(file))
 		return PTR_ERR(file);
@@ -808,6 +813,11 @@ static int edu_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	mutex_init(&edu->lock);
 	spin_lock_init(&edu->irq_lock);
 	init_waitqueue_head(&edu->irq_wait);
+	edu->owner = dmakit_owner_new(dev);
+	if (!edu->owner) {
+		err = -ENOMEM;
+		goto err_put;
+	}
 
 	edu->index = ida_alloc(&edu_ida, GFP_KERNEL);
 	if (edu->index < 0) {
@@ -920,6 +930,8 @@ static void edu_remove(struct pci_dev *pdev)
 	/* fail queued transfers, let the one in flight end */
 	dmakit_engine_stop(&edu->engine);
 	edu_zap_bar_mappings(edu);
+	/* coherent buffers still open: their memory goes back now */
+	dmakit_owner_revoke(edu->owner, dmakit_buffer_free_memory);
 
 	iowrite32(0, edu->regs + EDU_REG_STATUS);
 	edu_teardown_irq(edu);

@@ -204,7 +204,8 @@ static void finish_descs(struct dmakit_page_desc *descs, u32 count)
  *
  * Return: 0 with uarg->count pages described; -EINVAL (count, flags,
  * reserved, alignment, offset beyond the buffer, an address that is not in
- * a mapping of this buffer), -ENOMEM, -EFAULT.
+ * a mapping of this buffer), -ENOMEM, -EFAULT, -ENODEV (a coherent
+ * buffer whose device went).
  */
 long dmakit_buffer_translate(struct file *file,
 			     struct dmakit_translate __user *uarg)
@@ -212,7 +213,7 @@ long dmakit_buffer_translate(struct file *file,
 	struct dmakit_buffer *buf = file->private_data;
 	struct dmakit_page_desc *descs;
 	struct dmakit_translate arg;
-	int n;
+	int n, idx;
 
 	if (copy_from_user(&arg, uarg, sizeof(arg)))
 		return -EFAULT;
@@ -223,11 +224,16 @@ long dmakit_buffer_translate(struct file *file,
 	if (!descs)
 		return -ENOMEM;
 
+	/* a coherent buffer's memory may have gone with its device */
+	idx = srcu_read_lock(&dmakit_buffer_srcu);
 	/* filled under mmap_lock, copied out after it is dropped */
-	if (arg.uaddr)
+	if (dmakit_buffer_revoked(buf))
+		n = -ENODEV;
+	else if (arg.uaddr)
 		n = describe_user_range(file, buf, arg.uaddr, arg.count, descs);
 	else
 		n = describe_offsets(buf, arg.offset, arg.count, descs);
+	srcu_read_unlock(&dmakit_buffer_srcu, idx);
 	if (n < 0)
 		goto out;
 	finish_descs(descs, n);

@@ -12,7 +12,8 @@
  *            pages where no PMD fits or the kernel refuses one.
  *   coherent dma_mmap_coherent(): a remap_pfn_range() like contig's
  *            without an IOMMU, vm_map_pages() of the pages behind one;
- *            either way all at mmap time, and it cannot grow.
+ *            either way all at mmap time, and it cannot grow. When its
+ *            device goes, revocation zaps it (revoke.c): then SIGBUS.
  *   pages,   a .fault handler installs the faulting page (LDD3's nopage,
  *   vmalloc  which 2.6.23 turned into fault), and with it up to fault_batch
  *            pages after it in one vm_insert_pages() call, so a sequential
@@ -151,6 +152,59 @@ static const struct vm_operations_struct buffer_pfn_vm_ops = {
 	.open = buffer_vm_open,
 	.close = buffer_vm_close,
 };
+
+/* coherent: revocation zaps it; no .fault, so a later touch is SIGBUS */
+static void coherent_vm_open(struct vm_area_struct *vma)
+{
+	buffer_vm_open(vma);
+	dmakit_buffer_vma_count(vma->vm_file->private_data, vma, true);
+}
+
+static void coherent_vm_close(struct vm_area_struct *vma)
+{
+	dmakit_buffer_vma_count(vma->vm_file->private_data, vma, false);
+	buffer_vm_close(vma);
+}
+
+static const struct vm_operations_struct buffer_coherent_vm_ops = {
+	.open = coherent_vm_open,
+	.close = coherent_vm_close,
+};
+
+/*
+ * The DMA layer knows how its memory may be mapped (page protection,
+ * remapped or not); it honours vm_pgoff. The device may be going away:
+ * inside a use of the buffer, with the mm noted for revocation (revoke.c).
+ */
+static int buffer_mmap_coherent(struct dmakit_buffer *buf,
+				struct vm_area_struct *vma)
+{
+	int idx, err;
+
+	/*
+	 * Direct DMA remaps the range (remap_pfn_range sets these), but
+	 * dma-iommu inserts the pages (vm_map_pages) and sets neither: the
+	 * VMA could grow past what was installed, and core dumps would copy
+	 * DMA memory. Same rules on every DMA layer.
+	 */
+	vm_flags_set(vma, VM_DONTEXPAND | VM_DONTDUMP);
+	err = dmakit_remap_prepare(vma);
+	if (err)
+		return err;
+	idx = srcu_read_lock(&dmakit_buffer_srcu);
+	err = dmakit_buffer_revoked(buf) ? -ENODEV :
+					   dmakit_buffer_note_mm(buf, vma);
+	if (!err) {
+		err = dma_mmap_coherent(buf->dma_dev, vma, buf->vaddr,
+					buf->dma_handle, buf->size);
+		if (err)	/* no .close follows a failed ->mmap */
+			dmakit_buffer_vma_count(buf, vma, false);
+	}
+	srcu_read_unlock(&dmakit_buffer_srcu, idx);
+	if (!err)
+		vma->vm_ops = &buffer_coherent_vm_ops;
+	return err;
+}
 
 static int no_pte(pte_t *pte, unsigned long addr, void *data)
 {
@@ -355,22 +409,7 @@ int dmakit_buffer_mmap(struct file *file, struct vm_area_struct *vma)
 		return -EINVAL;
 
 	if (buf->kind == DMAKIT_KIND_COHERENT) {
-		/* the DMA layer knows how its memory may be mapped (page
-		 * protection, remapped or not); it honours vm_pgoff
-		 */
-		vma->vm_ops = &buffer_pfn_vm_ops;
-		/*
-		 * Direct DMA remaps the range (remap_pfn_range sets these), but
-		 * dma-iommu inserts the pages (vm_map_pages) and sets neither:
-		 * the VMA could grow past what was installed, and core dumps
-		 * would copy DMA memory. Same rules on every DMA layer.
-		 */
-		vm_flags_set(vma, VM_DONTEXPAND | VM_DONTDUMP);
-		err = dmakit_remap_prepare(vma);
-		if (err)
-			return err;
-		err = dma_mmap_coherent(buf->dma_dev, vma, buf->vaddr,
-					buf->dma_handle, buf->size);
+		err = buffer_mmap_coherent(buf, vma);
 		if (err)
 			return err;
 	} else if (buf->kind == DMAKIT_KIND_CONTIG) {
