@@ -119,6 +119,30 @@ static inline double now(void)
 }
 
 /* create a buffer through /dev/dmakit; returns its fd, or -errno */
+/* a counter of /proc/vmstat, -1 if there is none */
+static inline long vmstat_value(const char *name)
+{
+	char line[128];
+	long v = -1;
+	FILE *f = fopen("/proc/vmstat", "r");
+	size_t len = strlen(name);
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, name, len) && line[len] == ' ')
+			v = strtol(line + len + 1, NULL, 10);
+	fclose(f);
+	return v;
+}
+
+/* user pages pinned (FOLL_PIN) and not yet released, system-wide */
+static inline long pins_held(void)
+{
+	return vmstat_value("nr_foll_pin_acquired") -
+	       vmstat_value("nr_foll_pin_released");
+}
+
 /* times @needle occurs in the kernel log (root; 0 if it cannot be read) */
 static inline int klog_count(const char *needle)
 {

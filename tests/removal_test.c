@@ -166,7 +166,8 @@ TEST_F(removal, an_open_node_answers_enodev_and_its_bar0_mapping_is_gone)
 				 .flags = DMAKIT_XFER_MAP_ONLY };
 	volatile uint32_t *regs;
 	struct pollfd p;
-	int buf;
+	int buf, vbuf;
+	void *vmap;
 
 	regs = mmap(NULL, EDU_BAR_LEN, PROT_READ | PROT_WRITE, MAP_SHARED,
 		    self->fd, 0);
@@ -174,6 +175,12 @@ TEST_F(removal, an_open_node_answers_enodev_and_its_bar0_mapping_is_gone)
 	EXPECT_EQ(EDU_ID, regs[0]);
 	buf = buf_alloc(8192, DMAKIT_KIND_PAGES, 0, NULL);
 	ASSERT_LE(0, buf);
+	vbuf = buf_alloc(8192, DMAKIT_KIND_VMALLOC, 0, NULL);
+	ASSERT_LE(0, vbuf);
+	fill_pattern(want, sizeof(want), 5);
+	ASSERT_EQ((ssize_t)sizeof(want), pwrite(vbuf, want, sizeof(want), 0));
+	vmap = mmap(NULL, 8192, PROT_READ, MAP_SHARED, vbuf, 0);
+	ASSERT_NE(MAP_FAILED, vmap);
 	x.fd = buf;
 	fill_pattern(mem, sizeof(mem), 3);
 	/* the calls work before */
@@ -212,13 +219,17 @@ TEST_F(removal, an_open_node_answers_enodev_and_its_bar0_mapping_is_gone)
 	/* poll does not hang and reports nothing to reap */
 	p = (struct pollfd){ .fd = self->fd, .events = POLLPRI };
 	EXPECT_EQ(0, poll(&p, 1, 0));
-	/* the buffer is the control node's, not the device's: it still works */
+	/* the buffers are the control node's, not the device's: they work */
 	fill_pattern(mem, sizeof(mem), 4);
 	ASSERT_EQ((ssize_t)sizeof(mem), pwrite(buf, mem, sizeof(mem), 10));
 	memset(mem, 0, sizeof(mem));
 	ASSERT_EQ((ssize_t)sizeof(mem), pread(buf, mem, sizeof(mem), 10));
 	fill_pattern(want, sizeof(want), 4);
 	EXPECT_EQ(-1, first_difference(want, mem, sizeof(mem)));
+	fill_pattern(want, sizeof(want), 5);
+	EXPECT_EQ(-1, first_difference(want, vmap, sizeof(want)));
+	munmap(vmap, 8192);
+	close(vbuf);
 	close(buf);
 	close(self->fd);
 	self->fd = -1;
@@ -251,6 +262,7 @@ TEST_F(removal, a_transfer_in_flight_ends_with_enodev)
 		.flags = DMAKIT_XFER_ASYNC,
 	};
 	struct dmakit_xfer_reap r = { .flags = DMAKIT_REAP_WAIT };
+	long pins = pins_held();
 
 	fill_pattern(src, sizeof(src), 62);
 	memset(dst, 0, sizeof(dst));
@@ -267,6 +279,8 @@ TEST_F(removal, a_transfer_in_flight_ends_with_enodev)
 	} else {
 		EXPECT_EQ(-ENODEV, r.result.status);
 	}
+	/* the pages pinned for the chain came back */
+	EXPECT_EQ(pins, pins_held());
 	close(self->fd);
 	self->fd = -1;
 	ASSERT_EQ(0, bring_back(self, variant->unbind));
