@@ -731,7 +731,13 @@ static void xfer_release(struct dmakit_req *req)
 
 	xfer_fill_result(xr);
 	if (xr->iocb) {
-		/* read_iter/write_iter's asynchronous half */
+		/*
+		 * read_iter/write_iter's asynchronous half; ki_pos as the
+		 * synchronous path leaves it, though neither io_uring nor AIO
+		 * reads it back (see docs/dio.md)
+		 */
+		if (!req->status)
+			xr->iocb->ki_pos = xr->dev_off + xr->len;
 		xr->iocb->ki_complete(xr->iocb,
 				      req->status ? req->status : xr->len);
 		xfer_req_free(xr);

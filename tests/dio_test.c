@@ -1120,4 +1120,49 @@ TEST_F_TIMEOUT(dio, io_uring_fixed_buffer_pages_are_held_during_the_dma, 30)
 	close(buf);
 }
 
+/*
+ * io_uring with offset -1 reads and writes at the file position, which it
+ * copies back from the kiocb only for a request that completed inline
+ * (kiocb_done(), 6.1 to 7.3), never for one that returned -EIOCBQUEUED,
+ * as every request on the node does: the position does not move, and a
+ * second read starts where the first did (docs/dio.md). The node sets
+ * ki_pos on completion all the same, as block devices do.
+ */
+TEST_F_TIMEOUT(dio, io_uring_at_the_file_position, 30)
+{
+	struct io_uring_cqe cqe;
+	struct ring r;
+
+	if (ring_init(&r, 8))
+		SKIP(return, "no io_uring: %s", strerror(errno));
+	fill_pattern(self->a, WINDOW, 92);
+	ASSERT_EQ(WINDOW, pwrite(self->dev, self->a, WINDOW, 0));
+	memset(self->b, 0x5a, 1001);
+	ASSERT_EQ(100, lseek(self->dev, 100, SEEK_SET));
+	for (int i = 0; i < 2; i++) {
+		ASSERT_EQ(1, ring_rw(&r, IORING_OP_READ, self->dev,
+				     self->b + 500 * i, 500, (uint64_t)-1, i));
+		ASSERT_EQ(0, ring_wait(&r, &cqe));
+		ASSERT_EQ(500, cqe.res) TH_LOG("read %d: %d", i, cqe.res);
+		EXPECT_EQ(100, lseek(self->dev, 0, SEEK_CUR)) TH_LOG("read %d", i);
+		EXPECT_EQ(-1, first_difference(self->a + 100, self->b + 500 * i,
+					       500)) {
+			TH_LOG("read %d", i);
+		}
+	}
+	EXPECT_EQ(0x5a, self->b[1000]);
+
+	/* a write at the position: there, and the position stays */
+	fill_pattern(self->a, 500, 93);
+	ASSERT_EQ(1000, lseek(self->dev, 1000, SEEK_SET));
+	ASSERT_EQ(1, ring_rw(&r, IORING_OP_WRITE, self->dev, self->a, 500,
+			     (uint64_t)-1, 2));
+	ASSERT_EQ(0, ring_wait(&r, &cqe));
+	ASSERT_EQ(500, cqe.res) TH_LOG("write: %d", cqe.res);
+	EXPECT_EQ(1000, lseek(self->dev, 0, SEEK_CUR));
+	ASSERT_EQ(500, pread(self->dev, self->b, 500, 1000));
+	EXPECT_EQ(-1, first_difference(self->a, self->b, 500));
+	close(r.fd);
+}
+
 TEST_HARNESS_MAIN
