@@ -15,7 +15,13 @@
  *   pages    one order-0 page at a time, kept in an array;
  *   vmalloc  __vmalloc(): virtually contiguous, zeroed, charged like the rest;
  *            its pages are also listed in an array, so that the fault path
- *            can insert them in batches like the pages kind's;
+ *            can insert them in batches like the pages kind's. The module
+ *            reads and writes the data only through those pages
+ *            (kmap_local_page(): the linear map, which the DMA API's cache
+ *            maintenance covers), never through the vmalloc address, so a
+ *            transfer needs no flush_kernel_vmap_range() before the DMA nor
+ *            invalidate_kernel_vmap_range() after it (cachetlb.rst); code
+ *            that touches the data through buf->vaddr must add them;
  *   coherent dma_alloc_coherent() for one device (DMAKIT_IOC_ALLOC on that
  *            device's node): the device reaches it at one bus address, no
  *            mapping or sync needed; the buffer holds the device, and its
@@ -76,8 +82,17 @@ struct page *dmakit_buffer_page(struct dmakit_buffer *buf, pgoff_t index)
 
 /*
  * Beyond the buddy allocator's largest block only CMA can give one piece.
- * The memory is zeroed by the DMA layer; the device never does DMA, and on
- * x86 the CPU's view needs no sync.
+ * dma_alloc_pages() memory is non-coherent memory of the device it was
+ * allocated for, here our platform device: the CPU owns it (the DMA layer
+ * zeroed it through the CPU), and Documentation/core-api/dma-api.rst wants
+ * dma_sync_single_for_device() before that device touches it and
+ * dma_sync_single_for_cpu() before the CPU reads what it wrote. It never
+ * touches it: cma_dma is kept for dma_free_pages() only. A transfer maps
+ * the range for its own device (dma_map_single(), or an sg_table above
+ * the mapping limit: side_map() in xfer.c) and unmaps it when the device
+ * is done, which hands the memory over and back with the cache
+ * maintenance it needs, as for any contig buffer. So between the CPU and
+ * the platform device there is nothing to sync, on any architecture.
  */
 static int buffer_alloc_cma(struct dmakit_buffer *buf)
 {

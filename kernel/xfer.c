@@ -86,6 +86,7 @@ struct xfer_side {
 	unsigned int nruns;
 	struct page **upages;		/* the pages pinned for it, or NULL */
 	unsigned int nupages;
+	unsigned int nrefs;		/* runs 0.. whose page we hold (bvec) */
 	u64 off;
 	enum dma_data_direction dir;
 	bool single;			/* dma_map_single/page, else sgt */
@@ -658,9 +659,14 @@ static int xfer_prepare(struct dmakit_req *req)
 	return err;
 }
 
-/* give pinned user pages back, dirty if the device may have written them */
+/*
+ * Give pinned user pages back, dirty if the device may have written them,
+ * and the references taken on bvec pages (whose owner dirties them).
+ */
 static void side_unpin(struct xfer_side *s)
 {
+	while (s->nrefs)
+		folio_put(page_folio(s->runs[--s->nrefs].page));
 	if (!s->upages)
 		return;
 	unpin_user_pages_dirty_lock(s->upages, s->nupages,
@@ -725,7 +731,13 @@ static void xfer_release(struct dmakit_req *req)
 
 	xfer_fill_result(xr);
 	if (xr->iocb) {
-		/* read_iter/write_iter's asynchronous half */
+		/*
+		 * read_iter/write_iter's asynchronous half; ki_pos as the
+		 * synchronous path leaves it, though neither io_uring nor AIO
+		 * reads it back (see docs/dio.md)
+		 */
+		if (!req->status)
+			xr->iocb->ki_pos = xr->dev_off + xr->len;
 		xr->iocb->ki_complete(xr->iocb,
 				      req->status ? req->status : xr->len);
 		xfer_req_free(xr);
@@ -1333,10 +1345,27 @@ static int side_pin_segment(struct xfer_side *s, unsigned long uaddr,
 }
 
 /*
+ * A reference of the request's own on a bvec page, so that the page
+ * outlives the request's end as a pinned page does: a wedged device may
+ * still write it after the kiocb completed and its owner let it go
+ * (io_uring unregisters a fixed buffer, the process unmaps it). Slab
+ * memory cannot be held this way (a reference does not keep the object;
+ * 7.3's get_page() warns) and neither can a page without references
+ * (7.3's large kmalloc): false.
+ */
+static bool bvec_page_get(struct page *page)
+{
+	struct folio *folio = page_folio(page);
+
+	return !folio_test_slab(folio) && folio_try_get(folio);
+}
+
+/*
  * Record the first @len bytes of @iter as side @s: user memory is pinned,
- * the pages of a bvec iterator (io_uring fixed buffers) are used as they
- * are, since their owner holds them for the whole I/O. @iter itself does
- * not move. @write: the device writes the memory.
+ * the pages of a bvec iterator (io_uring fixed buffers, splice) get a
+ * reference per run, released with the pins (side_unpin()), so by the
+ * same rule: at the end of the DMA, or never if the device may still
+ * write. @iter itself does not move. @write: the device writes the memory.
  */
 static int side_pin_iter(struct xfer_side *s, const struct iov_iter *iter,
 			 size_t len, bool write)
@@ -1366,9 +1395,12 @@ static int side_pin_iter(struct xfer_side *s, const struct iov_iter *iter,
 
 				if (s->nruns >= max + 1)
 					return -EINVAL;
-				run = &s->runs[s->nruns++];
+				run = &s->runs[s->nruns];
 				run->page = pfn_to_page(page_to_pfn(bv->bv_page) +
 						  (off >> PAGE_SHIFT));
+				if (!bvec_page_get(run->page))
+					return -EINVAL;	/* as a kvec */
+				s->nrefs = ++s->nruns;
 				run->off = offset_in_page(off);
 				run->len = n;
 			}

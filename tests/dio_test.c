@@ -882,9 +882,10 @@ static int ring_init(struct ring *r, unsigned int entries)
 	       r->sqes == MAP_FAILED ? -1 : 0;
 }
 
-/* queue one read or write; returns io_uring_enter's result */
-static int ring_rw(struct ring *r, int op, int fd, void *buf, unsigned int len,
-		   uint64_t off, uint64_t data)
+/* queue one read or write of fixed buffer @buf_index (READ_FIXED/WRITE_FIXED) */
+static int ring_rw_fixed(struct ring *r, int op, int fd, void *buf,
+			 unsigned int len, uint64_t off, uint64_t data,
+			 unsigned int buf_index)
 {
 	unsigned int *tail = r->sq + r->p.sq_off.tail;
 	unsigned int *array = r->sq + r->p.sq_off.array;
@@ -899,9 +900,36 @@ static int ring_rw(struct ring *r, int op, int fd, void *buf, unsigned int len,
 	sqe->len = len;
 	sqe->off = off;
 	sqe->user_data = data;
+	sqe->buf_index = buf_index;
 	array[i] = i;
 	__atomic_store_n(tail, t + 1, __ATOMIC_RELEASE);
 	return syscall(__NR_io_uring_enter, r->fd, 1, 0, 0, NULL, 0);
+}
+
+/* queue one read or write; returns io_uring_enter's result */
+static int ring_rw(struct ring *r, int op, int fd, void *buf, unsigned int len,
+		   uint64_t off, uint64_t data)
+{
+	return ring_rw_fixed(r, op, fd, buf, len, off, data, 0);
+}
+
+/* register @n memory ranges as the ring's fixed buffers 0..@n-1 */
+static int ring_register_buffers(struct ring *r, const struct iovec *iov,
+				 unsigned int n)
+{
+	return syscall(__NR_io_uring_register, r->fd, IORING_REGISTER_BUFFERS,
+		       iov, n);
+}
+
+/* has a completion arrived? (runs pending task work first) */
+static int ring_has_completion(struct ring *r)
+{
+	unsigned int *head = r->cq + r->p.cq_off.head;
+	unsigned int *tail = r->cq + r->p.cq_off.tail;
+
+	syscall(__NR_io_uring_enter, r->fd, 0, 0, IORING_ENTER_GETEVENTS,
+		NULL, 0);
+	return __atomic_load_n(tail, __ATOMIC_ACQUIRE) != *head;
 }
 
 /* wait for one completion */
@@ -961,6 +989,179 @@ TEST_F_TIMEOUT(dio, io_uring_reads_and_writes_complete, 30)
 	}
 	EXPECT_EQ(0x1e, seen);
 	EXPECT_EQ(-1, first_difference(self->a, self->b, 4000));
+	close(r.fd);
+}
+
+/* io_uring's fixed buffers (bvec iterators) move the bytes both ways */
+TEST_F_TIMEOUT(dio, io_uring_fixed_buffers_round_trip, 30)
+{
+	struct iovec iov[2] = { { self->a, 2 * PAGE }, { self->b, 2 * PAGE } };
+	unsigned char *src = self->a + PAGE - 1000, *dst = self->b + 3;
+	struct io_uring_cqe cqe;
+	struct ring r;
+
+	if (ring_init(&r, 8))
+		SKIP(return, "no io_uring: %s", strerror(errno));
+	ASSERT_EQ(0, ring_register_buffers(&r, iov, 2)) {
+		TH_LOG("IORING_REGISTER_BUFFERS: %s", strerror(errno));
+	}
+	/* 4000 bytes across a page boundary, to and from unaligned memory */
+	fill_pattern(src, 4000, 91);
+	memset(dst, 0x5a, 4001);
+	ASSERT_EQ(1, ring_rw_fixed(&r, IORING_OP_WRITE_FIXED, self->dev, src,
+				   4000, 50, 1, 0));
+	ASSERT_EQ(0, ring_wait(&r, &cqe));
+	ASSERT_EQ(4000, cqe.res) TH_LOG("WRITE_FIXED: %d", cqe.res);
+	ASSERT_EQ(1, ring_rw_fixed(&r, IORING_OP_READ_FIXED, self->dev, dst,
+				   4000, 50, 2, 1));
+	ASSERT_EQ(0, ring_wait(&r, &cqe));
+	ASSERT_EQ(4000, cqe.res) TH_LOG("READ_FIXED: %d", cqe.res);
+	EXPECT_EQ(-1, first_difference(src, dst, 4000));
+	EXPECT_EQ(0x5a, dst[4000]);
+	/* and what the window holds, through a plain pread */
+	memset(dst, 0, 4000);
+	ASSERT_EQ(4000, pread(self->dev, dst, 4000, 50));
+	EXPECT_EQ(-1, first_difference(src, dst, 4000));
+	close(r.fd);
+}
+
+/*
+ * The timeout hook, in this file only here: the next DMA segment (of any
+ * edu) runs without its completion interrupt, so its request ends by the
+ * watchdog after @timeout_ms with ETIMEDOUT, the device idle by then.
+ * Returns the old timeout_ms for drop_irq_restore(), or -1.
+ */
+static long drop_next_dma_irq(long timeout_ms)
+{
+	long old = set_param("timeout_ms", timeout_ms);
+
+	if (old < 0 || set_param("fault_drop_irq", 1) < 0)
+		return -1;
+	return old;
+}
+
+/* undo drop_next_dma_irq(); returns the drops not consumed (0 expected) */
+static long drop_irq_restore(long old_timeout_ms)
+{
+	set_param("timeout_ms", old_timeout_ms);
+	return set_param("fault_drop_irq", 0);
+}
+
+/* page_count() of pages 0..@n-1 of buffer @fd, as DMAKIT_IOC_TRANSLATE says */
+static int buffer_refcounts(int fd, uint32_t *ref, unsigned int n)
+{
+	struct dmakit_page_desc d[4];
+	struct dmakit_translate t = { .count = n, .descs = (uintptr_t)d };
+
+	if (n > 4 || ioctl(fd, DMAKIT_IOC_TRANSLATE, &t) || t.count != n)
+		return -1;
+	for (unsigned int i = 0; i < n; i++)
+		ref[i] = d[i].refcount;
+	return 0;
+}
+
+/*
+ * A fixed buffer's pages hold a reference of the request's own while the
+ * device may write them: were the request to end while the device still
+ * runs (a wedged device), io_uring could unregister the buffer and the
+ * pages be freed under the DMA. Watched through the refcount of a dmakit
+ * buffer's pages, registered as the fixed buffer; the request ends by a
+ * timeout (the device idle), after which the references are gone.
+ */
+TEST_F_TIMEOUT(dio, io_uring_fixed_buffer_pages_are_held_during_the_dma, 30)
+{
+	uint32_t before[2], during[2], seen[2] = { 0, 0 }, after[2];
+	struct io_uring_cqe cqe;
+	unsigned char *mem;
+	struct iovec iov;
+	struct ring r;
+	long old_timeout;
+	int buf;
+
+	buf = buf_alloc(2 * PAGE, DMAKIT_KIND_PAGES, 0, NULL);
+	ASSERT_LE(0, buf);
+	mem = mmap(NULL, 2 * PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, buf, 0);
+	ASSERT_NE(MAP_FAILED, mem);
+	memset(mem, 0x11, 2 * PAGE);
+	if (ring_init(&r, 8))
+		SKIP(return, "no io_uring: %s", strerror(errno));
+	iov = (struct iovec){ mem, 2 * PAGE };
+	if (ring_register_buffers(&r, &iov, 1) && errno == EOPNOTSUPP)
+		SKIP(return, "this kernel's io_uring registers no memory of a driver's file (6.1: anonymous, shmem and hugetlb only), so no page of a dmakit buffer, whose refcount is the one this test can watch");
+	ASSERT_EQ(0, buffer_refcounts(buf, before, 2));
+
+	/* 3000 bytes across the pages' boundary: one run in each page */
+	old_timeout = drop_next_dma_irq(300);
+	ASSERT_LE(0, old_timeout);
+	ASSERT_EQ(1, ring_rw_fixed(&r, IORING_OP_READ_FIXED, self->dev,
+				   mem + PAGE - 1000, 3000, 0, 1, 0));
+	while (!ring_has_completion(&r)) {
+		ASSERT_EQ(0, buffer_refcounts(buf, during, 2));
+		for (int i = 0; i < 2; i++)
+			seen[i] = during[i] > seen[i] ? during[i] : seen[i];
+		usleep(1000);
+	}
+	ASSERT_EQ(0, ring_wait(&r, &cqe));
+	EXPECT_EQ(0, drop_irq_restore(old_timeout));
+	EXPECT_EQ(-ETIMEDOUT, cqe.res);
+	ASSERT_EQ(0, buffer_refcounts(buf, after, 2));
+	for (int i = 0; i < 2; i++) {
+		EXPECT_EQ(before[i] + 1, seen[i]) {
+			TH_LOG("page %d: refcount %u before, at most %u during the DMA",
+			       i, before[i], seen[i]);
+		}
+		EXPECT_EQ(before[i], after[i]) {
+			TH_LOG("page %d: refcount %u before, %u after the timeout",
+			       i, before[i], after[i]);
+		}
+	}
+	close(r.fd);
+	munmap(mem, 2 * PAGE);
+	close(buf);
+}
+
+/*
+ * io_uring with offset -1 reads and writes at the file position, which it
+ * copies back from the kiocb only for a request that completed inline
+ * (kiocb_done(), 6.1 to 7.3), never for one that returned -EIOCBQUEUED,
+ * as every request on the node does: the position does not move, and a
+ * second read starts where the first did (docs/dio.md). The node sets
+ * ki_pos on completion all the same, as block devices do.
+ */
+TEST_F_TIMEOUT(dio, io_uring_at_the_file_position, 30)
+{
+	struct io_uring_cqe cqe;
+	struct ring r;
+
+	if (ring_init(&r, 8))
+		SKIP(return, "no io_uring: %s", strerror(errno));
+	fill_pattern(self->a, WINDOW, 92);
+	ASSERT_EQ(WINDOW, pwrite(self->dev, self->a, WINDOW, 0));
+	memset(self->b, 0x5a, 1001);
+	ASSERT_EQ(100, lseek(self->dev, 100, SEEK_SET));
+	for (int i = 0; i < 2; i++) {
+		ASSERT_EQ(1, ring_rw(&r, IORING_OP_READ, self->dev,
+				     self->b + 500 * i, 500, (uint64_t)-1, i));
+		ASSERT_EQ(0, ring_wait(&r, &cqe));
+		ASSERT_EQ(500, cqe.res) TH_LOG("read %d: %d", i, cqe.res);
+		EXPECT_EQ(100, lseek(self->dev, 0, SEEK_CUR)) TH_LOG("read %d", i);
+		EXPECT_EQ(-1, first_difference(self->a + 100, self->b + 500 * i,
+					       500)) {
+			TH_LOG("read %d", i);
+		}
+	}
+	EXPECT_EQ(0x5a, self->b[1000]);
+
+	/* a write at the position: there, and the position stays */
+	fill_pattern(self->a, 500, 93);
+	ASSERT_EQ(1000, lseek(self->dev, 1000, SEEK_SET));
+	ASSERT_EQ(1, ring_rw(&r, IORING_OP_WRITE, self->dev, self->a, 500,
+			     (uint64_t)-1, 2));
+	ASSERT_EQ(0, ring_wait(&r, &cqe));
+	ASSERT_EQ(500, cqe.res) TH_LOG("write: %d", cqe.res);
+	EXPECT_EQ(1000, lseek(self->dev, 0, SEEK_CUR));
+	ASSERT_EQ(500, pread(self->dev, self->b, 500, 1000));
+	EXPECT_EQ(-1, first_difference(self->a, self->b, 500));
 	close(r.fd);
 }
 
