@@ -102,9 +102,12 @@ $(BUILD)/lib/dmakit.pc: lib/dmakit.pc.in Makefile
 	@mkdir -p $(@D)
 	$(PC_SED) $< >$@
 
-$(BUILD)/tools/dmakit: tools/dmakit.c $(LIB_HEADERS) $(BUILD)/lib/libdmakit.a
+# the CLI: main.c dispatches to the cmd_*.c files (tools/cli.h)
+TOOL_SRCS := $(wildcard tools/*.c)
+
+$(BUILD)/tools/dmakit: $(TOOL_SRCS) tools/cli.h $(LIB_HEADERS) $(BUILD)/lib/libdmakit.a
 	@mkdir -p $(@D)
-	$(CC) $(USER_CFLAGS) -o $@ $< $(BUILD)/lib/libdmakit.a
+	$(CC) $(USER_CFLAGS) -o $@ $(TOOL_SRCS) $(BUILD)/lib/libdmakit.a
 
 $(BUILD)/examples/%: examples/%.c $(LIB_HEADERS) $(BUILD)/lib/libdmakit.a
 	@mkdir -p $(@D)
