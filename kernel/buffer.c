@@ -395,6 +395,8 @@ static long buffer_ioctl(struct file *file, unsigned int cmd,
 		return buffer_info(file->private_data, (void __user *)arg);
 	case DMAKIT_IOC_TRANSLATE:
 		return dmakit_buffer_translate(file, (void __user *)arg);
+	case DMAKIT_IOC_EXPORT:
+		return dmakit_buffer_export(file, (void __user *)arg);
 	default:
 		return -ENOTTY;
 	}

@@ -139,4 +139,14 @@ static inline vm_fault_t dmakit_insert_pfn_pmd(struct vm_fault *vmf,
 }
 #endif
 
+/*
+ * 6.13 made symbol namespaces string literals: MODULE_IMPORT_NS("DMA_BUF")
+ * where 6.12 and earlier take the bare name.
+ */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 13, 0)
+#define DMAKIT_IMPORT_NS_DMA_BUF MODULE_IMPORT_NS("DMA_BUF")
+#else
+#define DMAKIT_IMPORT_NS_DMA_BUF MODULE_IMPORT_NS(DMA_BUF)
+#endif
+
 #endif /* DMAKIT_COMPAT_H */

@@ -7,6 +7,7 @@
 
 #include <linux/atomic.h>
 #include <linux/capability.h>
+#include <linux/dma-direction.h>
 #include <linux/list.h>
 #include <linux/poll.h>
 #include <linux/spinlock.h>
@@ -18,8 +19,12 @@
 #include "engine.h"
 
 struct device;
+struct dma_buf;
+struct dma_buf_attachment;
+struct sg_table;
 struct dmakit_alloc;
 struct dmakit_buffer_owner;
+struct dmakit_export;
 struct dmakit_owned;
 struct dmakit_translate;
 struct dmakit_xfer;
@@ -53,6 +58,7 @@ struct vm_area_struct;
  *            buffers, which revokes it when the device goes (revoke.c);
  *            else NULL.
  * @revoked:  the memory went with the device: uses answer ENODEV.
+ * @dmabuf:   its dma-buf while one exists (dmabuf.c; not held).
  *
  * Owned by its struct file (anon inode "dmakit-buffer"): freed when the
  * file's last reference goes, and a mapping holds one through vm_file.
@@ -76,6 +82,7 @@ struct dmakit_buffer {
 	atomic64_t faults;
 	struct dmakit_owned *owned;
 	bool revoked;
+	struct dma_buf *dmabuf;
 };
 
 #define DMAKIT_VERSION "0.1.0"
@@ -144,6 +151,30 @@ int dmakit_buffer_note_mm(struct dmakit_buffer *buf, struct vm_area_struct *vma)
 void dmakit_buffer_vma_count(struct dmakit_buffer *buf,
 			     struct vm_area_struct *vma, bool add);
 void dmakit_buffer_free_memory(struct dmakit_buffer *buf);
+
+/* dmabuf.c: a buffer as a dma-buf; a dma-buf as one side of a transfer */
+long dmakit_buffer_export(struct file *file, struct dmakit_export __user *uarg);
+
+/**
+ * struct dmakit_import - a dma-buf attached to the device of a transfer.
+ * @dmabuf: the dma-buf (held).
+ * @attach: the device's attachment.
+ * @sgt:    its mapping while mapped.
+ * @dir:    DMA_TO_DEVICE or DMA_FROM_DEVICE.
+ */
+struct dmakit_import {
+	struct dma_buf *dmabuf;
+	struct dma_buf_attachment *attach;
+	struct sg_table *sgt;
+	enum dma_data_direction dir;
+};
+
+int dmakit_import_get(struct dmakit_import *imp, int fd, struct device *dev,
+		      u64 off, u64 len, bool written);
+int dmakit_import_map(struct dmakit_import *imp);
+void dmakit_import_unmap(struct dmakit_import *imp);
+void dmakit_import_put(struct dmakit_import *imp);
+const void *dmakit_import_memory(const struct dmakit_import *imp);
 
 /* introspect.c: every address of a buffer's pages */
 long dmakit_buffer_translate(struct file *file,

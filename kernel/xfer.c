@@ -92,6 +92,8 @@ struct xfer_side {
 	bool single;			/* dma_map_single/page, else sgt */
 	bool by_page;			/* ... dma_map_page */
 	bool coherent;			/* coherent buffer: no mapping */
+	bool imported;			/* a dma-buf: @imp, its exporter maps */
+	struct dmakit_import imp;
 	bool mapped;
 	dma_addr_t dma;
 	struct sg_table sgt;
@@ -308,6 +310,30 @@ static int side_map_contig_sg(struct xfer_req *xr, struct xfer_side *s,
 	return side_map_sgt(xr, s);
 }
 
+/*
+ * A dma-buf: its exporter maps the whole of it for our device (and keeps
+ * to our mask: swiotlb or an error); count the DMA segments of our range.
+ */
+static int side_map_import(struct xfer_side *s, u64 len)
+{
+	struct scatterlist *sg;
+	u64 pos = 0, end = s->off + len;
+	unsigned int i;
+	int err;
+
+	err = dmakit_import_map(&s->imp);
+	if (err)
+		return err;
+	s->mapped = true;
+	for_each_sgtable_dma_sg(s->imp.sgt, sg, i) {
+		if (pos < end && pos + sg_dma_len(sg) > s->off)
+			s->dma_segments++;
+		pos += sg_dma_len(sg);
+	}
+	s->sg_entries = s->dma_segments;
+	return pos < end ? -EIO : 0;	/* the exporter mapped less */
+}
+
 static int side_map(struct xfer_req *xr, struct xfer_side *s)
 {
 	struct device *dev = xr->eng->dev;
@@ -316,6 +342,8 @@ static int side_map(struct xfer_req *xr, struct xfer_side *s)
 	phys_addr_t phys;
 	int err;
 
+	if (s->imported)
+		return side_map_import(s, xr->len);
 	if (s->coherent) {
 		/* one bus address for its whole life, owned by the device */
 		s->dma = s->buf->dma_handle + s->off;
@@ -378,13 +406,15 @@ static void side_unmap(struct xfer_req *xr, struct xfer_side *s)
 
 	if (!s->mapped)
 		return;
-	if (s->single && s->by_page)
+	if (s->imported)
+		dmakit_import_unmap(&s->imp);
+	else if (s->single && s->by_page)
 		dma_unmap_page(dev, s->dma, xr->len, s->dir);
 	else if (s->single)
 		dma_unmap_single(dev, s->dma, xr->len, s->dir);
 	else
 		dma_unmap_sgtable(dev, &s->sgt, s->dir, 0);
-	if (!s->single)
+	if (!s->single && !s->imported)
 		sg_free_table(&s->sgt);
 	s->mapped = false;
 }
@@ -399,14 +429,29 @@ struct dma_cursor {
 static void cursor_init(struct dma_cursor *c, struct xfer_req *xr,
 			struct xfer_side *s)
 {
+	u64 skip;
+
 	if (s->single) {
 		c->sg = NULL;
 		c->addr = s->dma;
 		c->left = xr->len;
-	} else {
-		c->sg = s->sgt.sgl;
-		c->addr = sg_dma_address(c->sg);
-		c->left = sg_dma_len(c->sg);
+		return;
+	}
+	c->sg = s->imported ? s->imp.sgt->sgl : s->sgt.sgl;
+	c->addr = sg_dma_address(c->sg);
+	c->left = sg_dma_len(c->sg);
+	/* a dma-buf's table maps all of it: go to the range */
+	for (skip = s->imported ? s->off : 0; skip;) {
+		u64 n = min(skip, c->left);
+
+		c->addr += n;
+		c->left -= n;
+		skip -= n;
+		if (!c->left) {
+			c->sg = sg_next(c->sg);
+			c->addr = sg_dma_address(c->sg);
+			c->left = sg_dma_len(c->sg);
+		}
 	}
 }
 
@@ -788,6 +833,8 @@ static void xfer_req_free(struct xfer_req *xr)
 
 			if (s->file)
 				fput(s->file);
+			dmakit_import_unmap(&s->imp);	/* never finished */
+			dmakit_import_put(&s->imp);
 			side_unpin(s);	/* never started */
 			kvfree(s->runs);
 			if (s->own_page)
@@ -840,7 +887,10 @@ static int xfer_run_sync(struct xfer_req *xr)
 	return xr->req.status;
 }
 
-/* the buffer behind @fd, with its file held in @s */
+/*
+ * The buffer behind @fd, with its file held in @s; or the dma-buf behind
+ * it, attached to @dev.
+ */
 static int side_get(struct xfer_side *s, struct device *dev, int fd, u64 off,
 		    u64 len, bool written)
 {
@@ -850,8 +900,14 @@ static int side_get(struct xfer_side *s, struct device *dev, int fd, u64 off,
 	if (!s->file)
 		return -EBADF;
 	s->buf = dmakit_buffer_of(s->file);
-	if (!s->buf)
-		return -EINVAL;
+	if (!s->buf) {
+		fput(s->file);
+		s->file = NULL;
+		s->imported = true;
+		s->off = off;
+		s->dir = written ? DMA_FROM_DEVICE : DMA_TO_DEVICE;
+		return dmakit_import_get(&s->imp, fd, dev, off, len, written);
+	}
 	if (written && !(s->file->f_mode & FMODE_WRITE))
 		return -EBADF;	/* as write(2) on a read-only fd */
 	if (check_add_overflow(off, len, &end) || end > s->buf->size)
@@ -897,6 +953,12 @@ static int xfer_check(const struct dmakit_xfer *arg, u32 window)
 	}
 }
 
+/* the memory a side names: a buffer, or what a dma-buf is */
+static const void *side_memory(const struct xfer_side *s)
+{
+	return s->imported ? dmakit_import_memory(&s->imp) : s->buf;
+}
+
 static int xfer_get_sides(struct xfer_req *xr, const struct dmakit_xfer *arg)
 {
 	struct xfer_side *src = &xr->side[0], *dst = &xr->side[1];
@@ -913,8 +975,8 @@ static int xfer_get_sides(struct xfer_req *xr, const struct dmakit_xfer *arg)
 	if (err)
 		return err;
 	/* chunks would overwrite source bytes not yet sent */
-	if (src->buf == dst->buf && src->off < dst->off + arg->len &&
-	    dst->off < src->off + arg->len)
+	if (side_memory(src) == side_memory(dst) &&
+	    src->off < dst->off + arg->len && dst->off < src->off + arg->len)
 		return -EINVAL;
 	return 0;
 }
@@ -981,6 +1043,9 @@ long dmakit_xfer_ioctl(struct dmakit_client *client,
 	xr->req.bytes = arg.len;
 	xr->result.user_data = arg.user_data;
 	err = xfer_get_sides(xr, &arg);
+	/* staging copies through the CPU, which reaches no dma-buf here */
+	if (!err && xr->staged && xr->side[0].imported)
+		err = -EINVAL;
 	if (err)
 		goto out_free;
 

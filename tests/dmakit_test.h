@@ -118,7 +118,6 @@ static inline double now(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-/* create a buffer through /dev/dmakit; returns its fd, or -errno */
 /* a counter of /proc/vmstat, -1 if there is none */
 static inline long vmstat_value(const char *name)
 {
@@ -162,6 +161,7 @@ static inline int klog_count(const char *needle)
 	return count;
 }
 
+/* create a buffer through /dev/dmakit; returns its fd, or -errno */
 static inline int buf_alloc(uint64_t size, uint32_t kind, uint32_t flags,
 			    uint64_t *rounded)
 {

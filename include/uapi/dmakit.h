@@ -180,6 +180,27 @@ struct dmakit_translate {
 
 #define DMAKIT_IOC_TRANSLATE	_IOWR(DMAKIT_IOC_MAGIC, 0x11, struct dmakit_translate)
 
+/**
+ * struct dmakit_export - DMAKIT_IOC_EXPORT on a buffer fd: the buffer as a
+ * dma-buf, for any driver that imports one.
+ * @flags:    in: DMAKIT_EXPORT_*.
+ * @fd:       out: a dma-buf fd. A buffer has one dma-buf: each EXPORT
+ *            gives another fd of it. It holds the buffer (the memory lives
+ *            while either is open or mapped), may be written exactly when
+ *            the buffer may, maps (mmap) the buffer's way, and answers
+ *            DMA_BUF_IOCTL_SYNC. Not for coherent buffers (EOPNOTSUPP).
+ * @reserved: 0.
+ */
+struct dmakit_export {
+	__u32 flags;
+	__s32 fd;
+	__u64 reserved[2];
+};
+
+#define DMAKIT_EXPORT_CLOEXEC	0x1	/* the dma-buf fd is close-on-exec */
+
+#define DMAKIT_IOC_EXPORT	_IOWR(DMAKIT_IOC_MAGIC, 0x12, struct dmakit_export)
+
 /* ---- device nodes: /dev/dmakit-<engine><N> ----------------------------- */
 
 /* enum dmakit_engine: the backend that drives a device node */

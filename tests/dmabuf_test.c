@@ -1,0 +1,334 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * dma-buf: a dmakit buffer exported as a dma-buf (DMAKIT_IOC_EXPORT), and
+ * dma-bufs as the source or destination of a transfer, ours and the
+ * kernel's own exporters' (udmabuf, the system dma-heap). Every transfer's
+ * bytes are checked byte for byte where they land.
+ */
+#include <linux/dma-buf.h>
+#include <linux/dma-heap.h>
+#include <linux/udmabuf.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+
+#include "dmakit_test.h"
+
+#define PAGE	4096u
+#define SIZE	(4 * PAGE)
+
+/* a dma-buf fd of buffer @buf, or -errno */
+static int export_fd(int buf, uint32_t flags)
+{
+	struct dmakit_export e = { .flags = flags };
+
+	return ioctl(buf, DMAKIT_IOC_EXPORT, &e) ? -errno : e.fd;
+}
+
+/* a synchronous transfer between @fd (at @off) and the window (at @dev_off) */
+static int xfer(int node, int fd, uint64_t off, uint32_t dev_off, uint64_t len,
+		uint32_t dir)
+{
+	struct dmakit_xfer x = { .fd = fd, .offset = off, .dev_offset = dev_off,
+				 .len = len, .dir = dir };
+
+	return ioctl(node, DMAKIT_IOC_XFER, &x) ? -errno : 0;
+}
+
+static int dmabuf_sync(int fd, uint64_t flags)
+{
+	struct dma_buf_sync s = { .flags = flags };
+
+	return ioctl(fd, DMA_BUF_IOCTL_SYNC, &s) ? -errno : 0;
+}
+
+FIXTURE(dmabuf) {
+	int node;
+	int buf;
+	int dbuf;
+	unsigned char pat[SIZE], got[SIZE];
+};
+
+FIXTURE_VARIANT(dmabuf) {
+	uint32_t kind;
+};
+
+FIXTURE_VARIANT_ADD(dmabuf, contig) { .kind = DMAKIT_KIND_CONTIG };
+FIXTURE_VARIANT_ADD(dmabuf, pages) { .kind = DMAKIT_KIND_PAGES };
+FIXTURE_VARIANT_ADD(dmabuf, vmalloc) { .kind = DMAKIT_KIND_VMALLOC };
+
+FIXTURE_SETUP(dmabuf)
+{
+	self->node = edu_open(0, 0);
+	ASSERT_LE(0, self->node) TH_LOG("open edu0: %s", strerror(errno));
+	self->buf = buf_alloc(SIZE, variant->kind, 0, NULL);
+	ASSERT_LE(0, self->buf);
+	self->dbuf = export_fd(self->buf, DMAKIT_EXPORT_CLOEXEC);
+	ASSERT_LE(0, self->dbuf) TH_LOG("EXPORT: %s", strerror(-self->dbuf));
+	fill_pattern(self->pat, SIZE, 80 + variant->kind);
+	ASSERT_EQ(SIZE, pwrite(self->buf, self->pat, SIZE, 0));
+}
+
+FIXTURE_TEARDOWN(dmabuf)
+{
+	close(self->dbuf);
+	close(self->buf);
+	close(self->node);
+}
+
+/*
+ * The dma-buf maps the buffer's memory: what one side writes the other
+ * reads; it is the buffer's size, holds the buffer after its fd is closed,
+ * and a second EXPORT gives the same dma-buf.
+ */
+TEST_F(dmabuf, the_dma_buf_maps_the_buffer_and_holds_it)
+{
+	struct stat a, b;
+	unsigned char *p;
+	int again;
+
+	EXPECT_EQ(SIZE, lseek(self->dbuf, 0, SEEK_END));
+	p = mmap(NULL, SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, self->dbuf, 0);
+	ASSERT_NE(MAP_FAILED, p) TH_LOG("mmap: %s", strerror(errno));
+	EXPECT_EQ(0, dmabuf_sync(self->dbuf, DMA_BUF_SYNC_START | DMA_BUF_SYNC_RW));
+	EXPECT_EQ(-1, first_difference(self->pat, p, SIZE));
+	memset(p + PAGE - 10, 0xa5, 20);
+	EXPECT_EQ(0, dmabuf_sync(self->dbuf, DMA_BUF_SYNC_END | DMA_BUF_SYNC_RW));
+	memset(self->pat + PAGE - 10, 0xa5, 20);
+	ASSERT_EQ(SIZE, pread(self->buf, self->got, SIZE, 0));
+	EXPECT_EQ(-1, first_difference(self->pat, self->got, SIZE));
+	/* the kernel checks the sync flags */
+	EXPECT_EQ(-EINVAL, dmabuf_sync(self->dbuf, 0x80));
+
+	again = export_fd(self->buf, 0);
+	ASSERT_LE(0, again);
+	ASSERT_EQ(0, fstat(self->dbuf, &a));
+	ASSERT_EQ(0, fstat(again, &b));
+	EXPECT_EQ(a.st_ino, b.st_ino);
+	EXPECT_EQ(0, fcntl(again, F_GETFD) & FD_CLOEXEC);
+	EXPECT_EQ(FD_CLOEXEC, fcntl(self->dbuf, F_GETFD) & FD_CLOEXEC);
+	close(again);
+
+	/* the buffer's fd goes: the dma-buf and its mapping keep the memory */
+	close(self->buf);
+	self->buf = -1;
+	EXPECT_EQ(-1, first_difference(self->pat, p, SIZE));
+	munmap(p, SIZE);
+	p = mmap(NULL, PAGE, PROT_READ, MAP_SHARED, self->dbuf, 2 * PAGE);
+	ASSERT_NE(MAP_FAILED, p);
+	EXPECT_EQ(-1, first_difference(self->pat + 2 * PAGE, p, PAGE));
+	munmap(p, PAGE);
+}
+
+/*
+ * Our own dma-buf as a transfer's source and destination: the device's
+ * attachment is mapped by our exporter; ranges start and end inside pages
+ */
+TEST_F(dmabuf, transfers_to_and_from_the_dma_buf)
+{
+	struct dmakit_xfer x = { .offset = 10, .dst_offset = PAGE + 5,
+				 .len = 2 * PAGE, .dir = DMAKIT_DIR_COPY };
+	unsigned char back[3000];
+	int other, dother;
+
+	/* dma-buf -> window -> buffer */
+	ASSERT_EQ(0, xfer(self->node, self->dbuf, PAGE - 700, 0, 3000,
+			  DMAKIT_DIR_TO_DEVICE));
+	other = buf_alloc(SIZE, DMAKIT_KIND_PAGES, 0, NULL);
+	ASSERT_LE(0, other);
+	ASSERT_EQ(0, xfer(self->node, other, 100, 0, 3000,
+			  DMAKIT_DIR_FROM_DEVICE));
+	ASSERT_EQ(3000, pread(other, back, 3000, 100));
+	EXPECT_EQ(-1, first_difference(self->pat + PAGE - 700, back, 3000));
+
+	/* window -> dma-buf, elsewhere in it; the rest untouched */
+	ASSERT_EQ(0, xfer(self->node, self->dbuf, 3 * PAGE - 1500, 0, 3000,
+			  DMAKIT_DIR_FROM_DEVICE));
+	memcpy(self->pat + 3 * PAGE - 1500, back, 3000);
+	ASSERT_EQ(SIZE, pread(self->buf, self->got, SIZE, 0));
+	EXPECT_EQ(-1, first_difference(self->pat, self->got, SIZE));
+
+	/* a COPY between two dma-bufs */
+	dother = export_fd(other, 0);
+	ASSERT_LE(0, dother);
+	x.fd = self->dbuf;
+	x.dst_fd = dother;
+	ASSERT_EQ(0, ioctl(self->node, DMAKIT_IOC_XFER, &x))
+		TH_LOG("COPY: %s", strerror(errno));
+	EXPECT_LE(2u, x.result.dma_segments);
+	ASSERT_EQ(2 * PAGE, pread(other, self->got, 2 * PAGE, PAGE + 5));
+	EXPECT_EQ(-1, first_difference(self->pat + 10, self->got, 2 * PAGE));
+	close(dother);
+	close(other);
+}
+
+/* what the ABI refuses, and how */
+TEST_F(dmabuf, bad_exports_and_imports_get_clear_errno)
+{
+	struct dmakit_export e = { .flags = 0x80 };
+	struct dmakit_alloc a = { .size = PAGE, .kind = DMAKIT_KIND_COHERENT };
+	struct dmakit_xfer x = { .len = 100, .dir = DMAKIT_DIR_TO_DEVICE,
+				 .flags = DMAKIT_XFER_STAGED };
+	int ro, dro, fd;
+
+	errno = 0;
+	EXPECT_EQ(-1, ioctl(self->buf, DMAKIT_IOC_EXPORT, &e));
+	EXPECT_EQ(EINVAL, errno);
+	e.flags = 0;
+	e.reserved[1] = 1;
+	EXPECT_EQ(-1, ioctl(self->buf, DMAKIT_IOC_EXPORT, &e));
+	EXPECT_EQ(EINVAL, errno);
+	/* coherent memory goes with its device: not exported */
+	ASSERT_EQ(0, ioctl(self->node, DMAKIT_IOC_ALLOC, &a));
+	EXPECT_EQ(-EOPNOTSUPP, export_fd(a.fd, 0));
+	close(a.fd);
+
+	/* a range beyond the dma-buf; staging through the CPU */
+	EXPECT_EQ(-EINVAL, xfer(self->node, self->dbuf, SIZE - 50, 0, 100,
+				DMAKIT_DIR_TO_DEVICE));
+	x.fd = self->dbuf;
+	errno = 0;
+	EXPECT_EQ(-1, ioctl(self->node, DMAKIT_IOC_XFER, &x));
+	EXPECT_EQ(EINVAL, errno);
+	/* an fd that is neither a buffer nor a dma-buf */
+	fd = memfd_create("not-a-dma-buf", 0);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, ftruncate(fd, SIZE));
+	EXPECT_EQ(-EINVAL, xfer(self->node, fd, 0, 0, 100,
+				DMAKIT_DIR_TO_DEVICE));
+	close(fd);
+
+	/* a read-only buffer gives a read-only dma-buf: no DMA into it */
+	ro = buf_alloc(SIZE, variant->kind, DMAKIT_ALLOC_RDONLY, NULL);
+	ASSERT_LE(0, ro);
+	dro = export_fd(ro, 0);
+	ASSERT_LE(0, dro);
+	EXPECT_EQ(-EBADF, xfer(self->node, dro, 0, 0, 100,
+			       DMAKIT_DIR_FROM_DEVICE));
+	EXPECT_EQ(0, xfer(self->node, dro, 0, 0, 100, DMAKIT_DIR_TO_DEVICE));
+	errno = 0;
+	EXPECT_EQ(MAP_FAILED, mmap(NULL, PAGE, PROT_READ | PROT_WRITE,
+				   MAP_SHARED, dro, 0));
+	EXPECT_EQ(EACCES, errno);
+	close(dro);
+	close(ro);
+}
+
+/* a dma-buf of udmabuf (memfd pages) or of the system heap, or -errno */
+static int foreign_dmabuf(const char *who, size_t size, int *memfd)
+{
+	*memfd = -1;
+	if (!strcmp(who, "udmabuf")) {
+		struct udmabuf_create c = { .size = size };
+		int dev = open("/dev/udmabuf", O_RDWR), fd;
+
+		if (dev < 0)
+			return -errno;
+		c.memfd = memfd_create("dmakit-udmabuf", MFD_ALLOW_SEALING);
+		if ((int)c.memfd < 0 || ftruncate(c.memfd, size) ||
+		    fcntl(c.memfd, F_ADD_SEALS, F_SEAL_SHRINK)) {
+			close(dev);
+			return -errno;
+		}
+		fd = ioctl(dev, UDMABUF_CREATE, &c);
+		close(dev);
+		if (fd < 0) {
+			close(c.memfd);
+			return -errno;
+		}
+		*memfd = c.memfd;
+		return fd;
+	} else {
+		struct dma_heap_allocation_data d = {
+			.len = size, .fd_flags = O_RDWR | O_CLOEXEC,
+		};
+		int heap = open("/dev/dma_heap/system", O_RDONLY), err;
+
+		if (heap < 0)
+			return -errno;
+		err = ioctl(heap, DMA_HEAP_IOCTL_ALLOC, &d) ? -errno : (int)d.fd;
+		close(heap);
+		return err;
+	}
+}
+
+FIXTURE(foreign) {
+	int node;
+	int dbuf;
+	int memfd;
+	unsigned char *map;	/* the exporter's memory, as user space sees it */
+};
+
+FIXTURE_VARIANT(foreign) {
+	const char *who;
+};
+
+FIXTURE_VARIANT_ADD(foreign, udmabuf) { .who = "udmabuf" };
+FIXTURE_VARIANT_ADD(foreign, system_heap) { .who = "system_heap" };
+
+FIXTURE_SETUP(foreign)
+{
+	self->node = edu_open(0, 0);
+	ASSERT_LE(0, self->node);
+	self->dbuf = foreign_dmabuf(variant->who, SIZE, &self->memfd);
+	if (self->dbuf == -ENOENT)
+		SKIP(return, "this kernel has no %s device", variant->who);
+	ASSERT_LE(0, self->dbuf) TH_LOG("%s: %s", variant->who,
+					strerror(-self->dbuf));
+	/* udmabuf: the memfd's own mapping; the heap: the dma-buf's */
+	self->map = mmap(NULL, SIZE, PROT_READ | PROT_WRITE, MAP_SHARED,
+			 self->memfd >= 0 ? self->memfd : self->dbuf, 0);
+	ASSERT_NE(MAP_FAILED, self->map);
+}
+
+FIXTURE_TEARDOWN(foreign)
+{
+	if (self->map && self->map != MAP_FAILED)
+		munmap(self->map, SIZE);
+	if (self->dbuf >= 0)
+		close(self->dbuf);
+	if (self->memfd >= 0)
+		close(self->memfd);
+	close(self->node);
+}
+
+/*
+ * Another exporter's dma-buf, attached to edu and mapped by that exporter,
+ * is a source and a destination; its memory holds the bytes. Every CPU
+ * access is bracketed with DMA_BUF_SYNC_RW: udmabuf maps its pages for
+ * its own device in the direction of the first sync, and syncs later ones
+ * against that mapping (7.3: a SYNC_READ after a SYNC_WRITE is a DMA-API
+ * debug report against udmabuf, "syncs DMA memory with different
+ * direction").
+ */
+TEST_F(foreign, another_exporters_dma_buf_is_a_source_and_a_destination)
+{
+	unsigned char pat[3000], back[3000];
+	int buf = buf_alloc(SIZE, DMAKIT_KIND_PAGES, 0, NULL);
+
+	ASSERT_LE(0, buf);
+	fill_pattern(pat, sizeof(pat), 91);
+	ASSERT_EQ(0, dmabuf_sync(self->dbuf, DMA_BUF_SYNC_START | DMA_BUF_SYNC_RW));
+	memset(self->map, 0x11, SIZE);
+	memcpy(self->map + PAGE - 1000, pat, sizeof(pat));
+	ASSERT_EQ(0, dmabuf_sync(self->dbuf, DMA_BUF_SYNC_END | DMA_BUF_SYNC_RW));
+
+	/* theirs -> window -> ours */
+	ASSERT_EQ(0, xfer(self->node, self->dbuf, PAGE - 1000, 0, 3000,
+			  DMAKIT_DIR_TO_DEVICE));
+	ASSERT_EQ(0, xfer(self->node, buf, 0, 0, 3000, DMAKIT_DIR_FROM_DEVICE));
+	ASSERT_EQ(3000, pread(buf, back, 3000, 0));
+	EXPECT_EQ(-1, first_difference(pat, back, 3000));
+
+	/* window -> theirs, two pages on; the bytes around stay 0x11 */
+	ASSERT_EQ(0, xfer(self->node, self->dbuf, 3 * PAGE - 1000, 0, 3000,
+			  DMAKIT_DIR_FROM_DEVICE));
+	ASSERT_EQ(0, dmabuf_sync(self->dbuf, DMA_BUF_SYNC_START | DMA_BUF_SYNC_RW));
+	EXPECT_EQ(-1, first_difference(pat, self->map + 3 * PAGE - 1000, 3000));
+	EXPECT_EQ(0x11, self->map[3 * PAGE - 1001]);
+	EXPECT_EQ(0x11, self->map[SIZE - 1]);
+	EXPECT_EQ(-1, first_difference(pat, self->map + PAGE - 1000, 3000));
+	ASSERT_EQ(0, dmabuf_sync(self->dbuf, DMA_BUF_SYNC_END | DMA_BUF_SYNC_RW));
+	close(buf);
+}
+
+TEST_HARNESS_MAIN
