@@ -19,6 +19,7 @@
 #include <uapi/dmakit.h>
 
 #include "dmakit.h"
+#include "fault.h"
 
 static atomic_t dmakit_num_devices = ATOMIC_INIT(0);
 
@@ -90,9 +91,11 @@ static int __init dmakit_init(void)
 {
 	int err;
 
+	/* the test hooks exist before any device can reach them */
+	dmakit_fault_init();
 	err = misc_register(&dmakit_ctl);
 	if (err)
-		return err;
+		goto err_fault_exit;
 
 	dmakit_pdev = platform_device_register_simple("dmakit", PLATFORM_DEVID_NONE,
 						      NULL, 0);
@@ -123,6 +126,8 @@ err_unregister_pdev:
 	platform_device_unregister(dmakit_pdev);
 err_deregister:
 	misc_deregister(&dmakit_ctl);
+err_fault_exit:
+	dmakit_fault_exit();
 	return err;
 }
 
@@ -132,6 +137,7 @@ static void __exit dmakit_exit(void)
 	dmakit_edu_exit();
 	platform_device_unregister(dmakit_pdev);
 	misc_deregister(&dmakit_ctl);
+	dmakit_fault_exit();
 	pr_info("unloaded\n");
 }
 

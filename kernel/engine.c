@@ -38,16 +38,12 @@
 #include <linux/module.h>
 
 #include "dmakit.h"
+#include "fault.h"
 
 static unsigned int timeout_ms = 2000;
 module_param(timeout_ms, uint, 0644);
 MODULE_PARM_DESC(timeout_ms,
 		 "how long a device command or DMA segment may take before it fails with ETIMEDOUT (10..60000 ms, default 2000)");
-
-static unsigned int fault_drop_irq;
-module_param(fault_drop_irq, uint, 0644);
-MODULE_PARM_DESC(fault_drop_irq,
-		 "test hook: run the next N DMA segments without their completion interrupt (exercises the timeout path; default 0)");
 
 /* watchdog rounds a busy device gets past its deadline before it is wedged */
 #define DMAKIT_WEDGE_ROUNDS	5
@@ -57,26 +53,11 @@ unsigned long dmakit_engine_timeout(void)
 	return msecs_to_jiffies(clamp(READ_ONCE(timeout_ms), 10U, 60000U));
 }
 
-/* dmakit_fault_take() once the hook was seen armed (see engine.h) */
-unsigned int __dmakit_fault_take(unsigned int *hook)
-{
-	unsigned int n = READ_ONCE(*hook);
-
-	while (n) {
-		unsigned int was = cmpxchg(hook, n, n - 1);
-
-		if (was == n)
-			return n;
-		n = was;
-	}
-	return 0;
-}
-
 /* Caller holds eng->lock. */
 static void engine_start_seg(struct dmakit_engine *eng, struct dmakit_req *req)
 {
 	unsigned long timeout = dmakit_engine_timeout();
-	bool irq = !dmakit_fault_take(&fault_drop_irq);
+	bool irq = !dmakit_should_fail(&dmakit_fault_drop_irq);
 
 	eng->ops->start(eng, &req->segs[req->next], irq);
 	eng->seg_running = true;

@@ -41,8 +41,8 @@ struct dmakit_seg {
  * @start:  program and start one segment. Called with the engine's lock
  *          held and interrupts off (also from the backend's own interrupt
  *          handler): must not sleep. @irq false asks the backend to run
- *          the segment without its completion interrupt (fault_drop_irq
- *          test hook).
+ *          the segment without its completion interrupt (the drop_irq
+ *          fault-injection point, fault.c).
  * @busy:   is the device still moving data of the segment it was given?
  *          Same context as @start.
  * @reset:  forget a segment whose completion was lost (acknowledge stale
@@ -208,24 +208,6 @@ void dmakit_req_init(struct dmakit_req *req, const struct dmakit_req_ops *ops);
 int dmakit_engine_submit(struct dmakit_engine *eng, struct dmakit_req *req);
 void dmakit_engine_cancel(struct dmakit_engine *eng, struct dmakit_req *req);
 void dmakit_engine_seg_irq(struct dmakit_engine *eng);
-unsigned int __dmakit_fault_take(unsigned int *hook);
-
-/**
- * dmakit_fault_take() - consume one unit of a counting-down test hook.
- * @hook: a writable module parameter; any context.
- *
- * Unarmed, the usual case on every path that has a hook, costs one load
- * and no call.
- *
- * Return: the hook's value before this call, 0 if it was not armed (and
- * then it stays 0). Non-zero means it is now one lower; a hook that fails
- * only the Nth call from its arming fails where this returns 1.
- */
-static inline unsigned int dmakit_fault_take(unsigned int *hook)
-{
-	return READ_ONCE(*hook) ? __dmakit_fault_take(hook) : 0;
-}
-
 void dmakit_engine_get_stats(struct dmakit_engine *eng,
 			     struct dmakit_engine_stats *stats);
 unsigned long dmakit_engine_timeout(void);

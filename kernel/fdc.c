@@ -61,6 +61,7 @@
 #include <uapi/dmakit.h>
 
 #include "dmakit.h"
+#include "fault.h"
 
 #define FDC_NAME		"dmakit-fd0"
 #define FDC_BASE		0x3f0
@@ -130,16 +131,6 @@
 #define FDC_CYLINDERS		DMAKIT_FLOPPY_CYLINDERS
 #define FDC_TRACK_BYTES		DMAKIT_FLOPPY_TRACK_SIZE
 #define FDC_DISK_BYTES		DMAKIT_FLOPPY_DISK_SIZE
-
-static unsigned int fdc_fault_mask_channel;
-module_param(fdc_fault_mask_channel, uint, 0644);
-MODULE_PARM_DESC(fdc_fault_mask_channel,
-		 "test hook: the next N floppy DMA transfers leave the ISA DMA channel masked, so the controller waits for a DMA that never comes and the request times out (writable; counts down; default 0)");
-
-static unsigned int fdc_fault_bad_sector;
-module_param(fdc_fault_bad_sector, uint, 0644);
-MODULE_PARM_DESC(fdc_fault_bad_sector,
-		 "test hook: the next N floppy DMA transfers ask the controller for sector 19, which a 1.44 MB track does not have, so it ends them with an error (writable; counts down; default 0)");
 
 enum { FDC_OPEN };
 
@@ -485,8 +476,8 @@ static int fdc_transfer(struct dmakit_fdc *fdc, u64 offset, unsigned int nsect,
 			goto reset;
 	}
 
-	unmask = !dmakit_fault_take(&fdc_fault_mask_channel);
-	bad_sector = dmakit_fault_take(&fdc_fault_bad_sector);
+	unmask = !dmakit_should_fail(&dmakit_fault_fdc_mask_channel);
+	bad_sector = dmakit_should_fail(&dmakit_fault_fdc_bad_sector);
 	if (bad_sector) {
 		x->sector = FDC_SECTORS + 1;
 		x->eot = x->sector;

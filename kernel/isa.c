@@ -152,8 +152,9 @@ void dmakit_isa_free(struct dmakit_isa_chan *chan)
  * @to_device: memory -> device (DMA_MODE_WRITE) if true, device -> memory
  *             (DMA_MODE_READ) otherwise: the 8237 names directions from
  *             memory's point of view.
- * @unmask:    enable the channel; false leaves it masked (test hook: the
- *             device's requests are then never served).
+ * @unmask:    enable the channel; false leaves it masked (the
+ *             fdc_mask_channel fault-injection point: the device's requests
+ *             are then never served).
  * @mode:      out: the mode byte written (DMA_MODE_* | channel).
  *
  * The channel is masked while it is programmed: disable, clear the

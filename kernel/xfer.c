@@ -67,6 +67,7 @@
 
 #include "compat.h"
 #include "dmakit.h"
+#include "fault.h"
 
 /* user memory within one page */
 struct user_run {
@@ -184,15 +185,10 @@ static bool side_reachable(struct dmakit_engine *eng, struct xfer_side *s,
 	return true;
 }
 
-static unsigned int fault_dma_map;
-module_param(fault_dma_map, uint, 0644);
-MODULE_PARM_DESC(fault_dma_map,
-		 "test hook: the Nth DMA mapping call of the transfer path from now (dma_map_single/page/sgtable of a request, a staging dma_pool chunk) fails as if the DMA API had refused it (writable; counts down to 0; default 0)");
-
-/* fault_dma_map: is this mapping call the one that must fail? */
+/* the dma_map fault-injection point (fault.c): must this mapping call fail? */
 static bool fault_dma_map_hit(void)
 {
-	return dmakit_fault_take(&fault_dma_map) == 1;
+	return dmakit_should_fail(&dmakit_fault_dma_map);
 }
 
 /* the sg_table of @s is built: map it and count */

@@ -1035,7 +1035,7 @@ static long drop_next_dma_irq(long timeout_ms)
 {
 	long old = set_param("timeout_ms", timeout_ms);
 
-	if (old < 0 || set_param("fault_drop_irq", 1) < 0)
+	if (old < 0 || fault_arm("drop_irq", 1, 1) < 0)
 		return -1;
 	return old;
 }
@@ -1044,7 +1044,7 @@ static long drop_next_dma_irq(long timeout_ms)
 static long drop_irq_restore(long old_timeout_ms)
 {
 	set_param("timeout_ms", old_timeout_ms);
-	return set_param("fault_drop_irq", 0);
+	return fault_disarm("drop_irq");
 }
 
 /* page_count() of pages 0..@n-1 of buffer @fd, as DMAKIT_IOC_TRANSLATE says */

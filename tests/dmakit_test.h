@@ -196,6 +196,71 @@ static inline long set_param(const char *name, long value)
 	return fclose(f) ? -1 : was;
 }
 
+/*
+ * The module's fault-injection points (kernel/fault.c): one debugfs
+ * directory each under FAULT_DIR (dma_map, drop_irq, fdc_mask_channel,
+ * fdc_bad_sector) with the fault-injection framework's files: the kernel's
+ * own fault_attr where it has CONFIG_FAULT_INJECTION_DEBUG_FS, the
+ * module's copy of its logic elsewhere. Root only.
+ */
+#define FAULT_DIR	"/sys/kernel/debug/dmakit/"
+
+/* one file of a point; -1 if it cannot be read */
+static inline long fault_get(const char *point, const char *file)
+{
+	char path[128], line[32];
+
+	snprintf(path, sizeof(path), FAULT_DIR "%s/%s", point, file);
+	if (!*read_line(path, line, sizeof(line)))
+		return -1;
+	return strtol(line, NULL, 0);
+}
+
+static inline int fault_set(const char *point, const char *file, long value)
+{
+	char path[128];
+	FILE *f;
+
+	snprintf(path, sizeof(path), FAULT_DIR "%s/%s", point, file);
+	f = fopen(path, "w");
+	if (!f)
+		return -1;
+	fprintf(f, "%ld\n", value);
+	return fclose(f) ? -1 : 0;
+}
+
+/*
+ * Arm @point: its @nth call from now (1: the next one) fails, and so do
+ * the @times - 1 calls after it. should_fail() lets a call pass while
+ * space > 1 and takes 1 from space for it, so space = nth; each failure
+ * takes 1 from times. probability is written last: the point is armed
+ * only once the rest is in place. Returns 0, or -1 if a file is missing.
+ */
+static inline int fault_arm(const char *point, unsigned int nth,
+			    unsigned int times)
+{
+	if (fault_set(point, "probability", 0) ||
+	    fault_set(point, "interval", 1) ||
+	    fault_set(point, "space", nth) ||
+	    fault_set(point, "times", times))
+		return -1;
+	return fault_set(point, "probability", 100);
+}
+
+/* failures @point has still to inject (0: all of them happened) */
+static inline long fault_left(const char *point)
+{
+	return fault_get(point, "times");
+}
+
+/* disarm @point; returns the failures it had still to inject, or -1 */
+static inline long fault_disarm(const char *point)
+{
+	if (fault_set(point, "probability", 0))
+		return -1;
+	return fault_left(point);
+}
+
 /* fill with bytes from a simple PRNG (xorshift), different per seed */
 static inline void fill_pattern(unsigned char *buf, size_t len, uint32_t seed)
 {

@@ -14,9 +14,12 @@
  *   that GFP_KERNEL allocations of any order count (ignore-gfp-wait=N,
  *   min-order=0, ignore-gfp-highmem=N) and stay quiet (verbose=0); their
  *   probability stays 0, so nothing else fails.
- * - the module's fault_dma_map parameter: the Nth DMA mapping call of the
- *   transfer path (dma_map_single/page/sgtable, a staging dma_pool chunk)
- *   fails; reading the parameter back gives 0 if it did.
+ * - the module's dma_map fault-injection point (FAULT_DIR "dma_map", a
+ *   fault_attr of the kernel's framework where it has one): the Nth DMA
+ *   mapping call of the transfer path (dma_map_single/page/sgtable, a
+ *   staging dma_pool chunk) fails (space = N, times = 1); its times reads
+ *   0 if it did. The point is not reached by fail-nth: unarmed
+ *   (probability 0) it never calls should_fail().
  *
  * Every run must end in an errno the ABI documents for the call or in a
  * correct result checked byte for byte, with no fd, DMA mapping, pinned
@@ -49,7 +52,7 @@ static unsigned char big_src[2 * PAGE], big_dst[2 * PAGE];
 struct ctx {
 	int nth;		/* /proc/thread-self/fail-nth */
 	int edu;		/* /dev/dmakit-edu0, for set-up and checks */
-	bool dma_hook;		/* fault_dma_map instead of fail-nth */
+	bool dma_hook;		/* the dma_map point instead of fail-nth */
 	unsigned int n;		/* this run's N; 0: a run without injection */
 	bool injected;		/* the Nth failure happened */
 	int err;		/* the call's errno, 0 if it succeeded */
@@ -65,7 +68,8 @@ static void arm(struct ctx *c)
 	if (!c->n)
 		return;
 	if (c->dma_hook) {
-		set_param("fault_dma_map", c->n);
+		if (fault_arm("dma_map", c->n, 1))
+			snprintf(c->why, sizeof(c->why), "dma_map: cannot arm");
 		return;
 	}
 	/* formatted beforehand: no library call between here and disarm() */
@@ -84,8 +88,10 @@ static void disarm(struct ctx *c, int ret)
 	if (!c->n)
 		return;
 	if (c->dma_hook) {
-		long left = set_param("fault_dma_map", 0);
+		long left = fault_disarm("dma_map");
 
+		if (left < 0)
+			snprintf(c->why, sizeof(c->why), "dma_map: cannot disarm");
 		c->injected = left == 0;
 		return;
 	}
@@ -113,7 +119,7 @@ static void bad(struct ctx *c, const char *fmt, ...)
 /*
  * A failed call must fail with an errno its ABI documents for a failed
  * allocation or mapping: ENOMEM everywhere; EIO for a mapping the DMA API
- * refused (fault_dma_map); @also a further one of the call (0: none).
+ * refused (the dma_map point); @also a further one of the call (0: none).
  */
 static bool clean_errno(struct ctx *c, int also)
 {
@@ -945,7 +951,7 @@ FIXTURE_VARIANT(sweep) {
 	const char *name;
 	path_fn *fn;
 	bool device;		/* uses the device: check it after failures */
-	bool dma_hook;		/* swept with fault_dma_map (transfer paths) */
+	bool dma_hook;		/* swept with the dma_map point (transfer paths) */
 	const char *node;	/* needs this node */
 	unsigned int min_points;	/* it allocates or maps at least this often */
 };
@@ -956,9 +962,20 @@ FIXTURE_SETUP(sweep)
 
 	/* both sweeps need the debug lane's checkers (DMA-API debug, kmemleak) */
 	self->skip = no_fail_nth();
-	if (!*self->skip && variant->dma_hook &&
-	    access("/sys/module/dmakit/parameters/fault_dma_map", W_OK))
-		self->skip = "module without the fault_dma_map parameter";
+	/*
+	 * A kernel with fail-nth and failslab in debugfs has the framework's
+	 * debugfs files: the module's dma_map point must be one of its
+	 * fault_attrs (task-filter is a file the module's fallback lacks).
+	 */
+	if (!*self->skip && variant->dma_hook) {
+		ASSERT_EQ(0, access(FAULT_DIR "dma_map/probability", W_OK)) {
+			TH_LOG("no dma_map fault point: %s", strerror(errno));
+		}
+		ASSERT_EQ(0, access(FAULT_DIR "dma_map/task-filter", W_OK)) {
+			TH_LOG("dma_map is not the framework's fault_attr: %s",
+			       strerror(errno));
+		}
+	}
 	if (!*self->skip && variant->node && access(variant->node, F_OK))
 		self->skip = "the node does not exist on this lane";
 	if (*self->skip)
@@ -1018,8 +1035,8 @@ static void table_row(const char *path, const char *hook, unsigned int points,
  * runs, and stack-depot or kmemleak bookkeeping now and then: the Nth point
  * of one run may be the (N+1)th of the next. A run that reached no failure,
  * or whose failure the kernel absorbed, is therefore tried once more with
- * the same N before its verdict counts. fault_dma_map counts only mapping
- * calls: one try.
+ * the same N before its verdict counts. The dma_map point counts only
+ * mapping calls: one try.
  */
 #define TRIES(c)	((c)->dma_hook ? 1 : 2)
 
@@ -1102,7 +1119,7 @@ TEST_F_TIMEOUT(sweep, every_failure_point_ends_clean, 150)
 	snprintf(outcomes, sizeof(outcomes),
 		 "%3u ENOMEM %3u EIO %3u other %3u ok  %5.1f s", enomem, eio,
 		 other, ok, now() - t0);
-	table_row(variant->name, c->dma_hook ? "fault_dma_map" : "fail-nth",
+	table_row(variant->name, c->dma_hook ? "dma_map" : "fail-nth",
 		  points, outcomes);
 }
 

@@ -33,7 +33,6 @@
 #define TRACK		DMAKIT_FLOPPY_TRACK_SIZE
 #define DISK		DMAKIT_FLOPPY_DISK_SIZE
 #define WRITES_LOG	"/tmp/dmakit-fdc-writes"
-#define PARAMS		"/sys/module/dmakit/parameters/"
 
 /* byte @i of the image as the host wrote it (vm/floppy-image) */
 static uint8_t fd_pattern(uint64_t i)
@@ -154,14 +153,6 @@ static ssize_t write_keyed(int fd, uint64_t off, size_t len, uint8_t key)
 	return n;
 }
 
-static long param(const char *name)
-{
-	char path[128], line[32];
-
-	snprintf(path, sizeof(path), PARAMS "%s", name);
-	return strtol(read_line(path, line, sizeof(line)), NULL, 0);
-}
-
 /* index of the first byte that is not @byte, or -1 */
 static long first_not(const uint8_t *buf, size_t len, uint8_t byte)
 {
@@ -214,8 +205,8 @@ FIXTURE_TEARDOWN(fdc)
 {
 	if (self->old_timeout >= 0)
 		set_param("timeout_ms", self->old_timeout);
-	set_param("fdc_fault_mask_channel", 0);
-	set_param("fdc_fault_bad_sector", 0);
+	fault_disarm("fdc_mask_channel");
+	fault_disarm("fdc_bad_sector");
 	close(self->fd);
 }
 
@@ -640,14 +631,14 @@ TEST_F(fdc, with_the_channel_masked_a_read_times_out_and_the_buffer_stays_untouc
 
 	self->old_timeout = set_param("timeout_ms", 300);
 	ASSERT_LE(0, self->old_timeout);
-	ASSERT_LE(0, set_param("fdc_fault_mask_channel", 1));
+	ASSERT_EQ(0, fault_arm("fdc_mask_channel", 1, 1));
 	memset(got, 0xee, sizeof(got));
 	t = now();
 	EXPECT_EQ(-1, pread(self->fd, got, sizeof(got), off));
 	EXPECT_EQ(ETIMEDOUT, errno);
 	t = now() - t;
 	EXPECT_LE(0.25, t) TH_LOG("it waited %.3f s", t);
-	EXPECT_EQ(0, param("fdc_fault_mask_channel")) TH_LOG("the hook counts down");
+	EXPECT_EQ(0, fault_left("fdc_mask_channel")) TH_LOG("the point fired");
 	EXPECT_EQ(-1, first_not(got, sizeof(got), 0xee)) TH_LOG("user buffer");
 	ASSERT_EQ(0, ioctl(self->fd, DMAKIT_IOC_FDC_PEEK, &peek));
 	EXPECT_EQ(-1, first_not(dmabuf, sizeof(dmabuf), DMAKIT_FDC_POISON))
@@ -679,7 +670,7 @@ TEST_F(fdc, with_the_channel_masked_a_write_times_out_and_the_disk_keeps_its_dat
 
 	self->old_timeout = set_param("timeout_ms", 300);
 	ASSERT_LE(0, self->old_timeout);
-	ASSERT_LE(0, set_param("fdc_fault_mask_channel", 1));
+	ASSERT_EQ(0, fault_arm("fdc_mask_channel", 1, 1));
 	keyed(buf, off, sizeof(buf), 0x66);
 	EXPECT_EQ(-1, pwrite(self->fd, buf, sizeof(buf), off));
 	EXPECT_EQ(ETIMEDOUT, errno);
@@ -700,11 +691,11 @@ TEST_F(fdc, a_controller_error_is_decoded_and_the_next_request_works)
 					.len = sizeof(dmabuf) };
 	struct dmakit_fdc_info info;
 
-	ASSERT_LE(0, set_param("fdc_fault_bad_sector", 1));
+	ASSERT_EQ(0, fault_arm("fdc_bad_sector", 1, 1));
 	memset(got, 0xee, sizeof(got));
 	EXPECT_EQ(-1, pread(self->fd, got, sizeof(got), off));
 	EXPECT_EQ(EIO, errno);
-	EXPECT_EQ(0, param("fdc_fault_bad_sector"));
+	EXPECT_EQ(0, fault_left("fdc_bad_sector"));
 	EXPECT_EQ(-1, first_not(got, sizeof(got), 0xee)) TH_LOG("user buffer");
 	ASSERT_EQ(0, ioctl(self->fd, DMAKIT_IOC_FDC_PEEK, &peek));
 	EXPECT_EQ(-1, first_not(dmabuf, sizeof(dmabuf), DMAKIT_FDC_POISON))
@@ -780,7 +771,7 @@ TEST_F(fdc, a_second_open_while_a_transfer_runs_is_ebusy_and_the_same_file_waits
 	self->old_timeout = set_param("timeout_ms", 1500);
 	ASSERT_LE(0, self->old_timeout);
 	ASSERT_EQ(0, pipe(pipefd));
-	ASSERT_LE(0, set_param("fdc_fault_mask_channel", 1));
+	ASSERT_EQ(0, fault_arm("fdc_mask_channel", 1, 1));
 	pid = fork();
 	ASSERT_LE(0, pid);
 	if (pid == 0) {
@@ -795,10 +786,10 @@ TEST_F(fdc, a_second_open_while_a_transfer_runs_is_ebusy_and_the_same_file_waits
 	}
 	close(pipefd[1]);
 	ASSERT_EQ(1, read(pipefd[0], &c, 1));
-	/* the hook is consumed when the child's transfer is programmed */
-	for (int i = 0; i < 500 && param("fdc_fault_mask_channel"); i++)
+	/* the point fires when the child's transfer is programmed */
+	for (int i = 0; i < 500 && fault_left("fdc_mask_channel"); i++)
 		usleep(10000);
-	ASSERT_EQ(0, param("fdc_fault_mask_channel"));
+	ASSERT_EQ(0, fault_left("fdc_mask_channel"));
 	usleep(50000);
 	EXPECT_EQ(0, waitpid(pid, &status, WNOHANG)) TH_LOG("the child's transfer runs");
 	EXPECT_EQ(-1, open(NODE, O_RDWR));

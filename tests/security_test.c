@@ -829,15 +829,11 @@ static void list_dir(struct files_ctx *c, const char *dir)
 	closedir(d);
 }
 
-/*
- * Module parameters (limits, timeouts, the test hooks that drop interrupts
- * or fail mappings) and the device counters are root's to write.
- */
+/* Module parameters (limits, timeouts) and the device counters are root's to write. */
 TEST_F(priv, module_parameters_and_counters_are_root_writable_only)
 {
-	static const char *const hooks[] = { "fault_drop_irq", "timeout_ms",
-					     "max_buffer_mb", "fault_batch",
-					     "copy_max" };
+	static const char *const hooks[] = { "timeout_ms", "max_buffer_mb",
+					     "fault_batch", "copy_max" };
 	struct files_ctx *c = calloc(1, sizeof(*c));
 	char before[MAX_FILES][64], after[64];
 	struct stat st;
@@ -864,6 +860,89 @@ TEST_F(priv, module_parameters_and_counters_are_root_writable_only)
 	}
 	RUN_AS_NOBODY(child_sysfs, c);
 	for (int i = 0; i < nparams; i++) {
+		EXPECT_STREQ(before[i], read_line(c->path[i], after, sizeof(after)));
+	}
+	free(c);
+}
+
+static void child_fault_points(void *ctx)
+{
+	struct files_ctx *c = ctx;
+
+	for (int i = 0; i < c->n; i++) {
+		errno = 0;
+		if (open(c->path[i], O_WRONLY) >= 0 || errno != EACCES)
+			child_failed(__LINE__, c->path[i], EACCES, errno);
+		errno = 0;
+		if (open(c->path[i], O_RDONLY) >= 0 || errno != EACCES)
+			child_failed(__LINE__, c->path[i], EACCES, errno);
+		rep->checks++;
+	}
+}
+
+/*
+ * The fault-injection points (kernel/fault.c: fail a DMA mapping, drop a
+ * completion interrupt, leave the floppy's DMA channel masked, ask for a
+ * sector the track lacks) are test hooks, not module parameters: debugfs
+ * files, root's, mode 0600, which uid 65534 can neither read nor write
+ * (nor reach: the debugfs root is 0700). Under lockdown debugfs refuses
+ * them to root as well (EPERM).
+ */
+TEST_F(priv, fault_injection_points_are_root_only_debugfs_files)
+{
+	static const char *const points[] = { "dma_map", "drop_irq",
+					      "fdc_mask_channel",
+					      "fdc_bad_sector" };
+	static const char *const old_params[] = { "fault_dma_map",
+						  "fault_drop_irq",
+						  "fdc_fault_mask_channel",
+						  "fdc_fault_bad_sector" };
+	static const char *const files[] = { "probability", "interval",
+					     "times", "space", "verbose" };
+	struct files_ctx *c = calloc(1, sizeof(*c));
+	char path[160], before[MAX_FILES][64], after[64];
+	struct stat st;
+	int fd;
+
+	ASSERT_NE(NULL, c);
+	for (unsigned int i = 0; i < sizeof(old_params) / sizeof(old_params[0]); i++) {
+		snprintf(path, sizeof(path), "/sys/module/dmakit/parameters/%s",
+			 old_params[i]);
+		EXPECT_NE(0, access(path, F_OK)) TH_LOG("%s is a module parameter", path);
+	}
+	fd = open(FAULT_DIR "drop_irq/probability", O_RDWR);
+	if (fd < 0 && errno == EPERM) {
+		/* locked down: none of them opens, not even for reading */
+		for (unsigned int p = 0; p < sizeof(points) / sizeof(points[0]); p++) {
+			snprintf(path, sizeof(path), FAULT_DIR "%s/times", points[p]);
+			errno = 0;
+			EXPECT_EQ(-1, open(path, O_RDONLY));
+			EXPECT_EQ(EPERM, errno) TH_LOG("%s", path);
+		}
+		free(c);
+		return;
+	}
+	ASSERT_LE(0, fd) TH_LOG(FAULT_DIR "drop_irq/probability: %s", strerror(errno));
+	close(fd);
+	for (unsigned int p = 0; p < sizeof(points) / sizeof(points[0]); p++) {
+		snprintf(path, sizeof(path), FAULT_DIR "%s", points[p]);
+		list_dir(c, path);
+		for (unsigned int f = 0; f < sizeof(files) / sizeof(files[0]); f++) {
+			snprintf(path, sizeof(path), FAULT_DIR "%s/%s", points[p],
+				 files[f]);
+			EXPECT_EQ(0, access(path, F_OK)) TH_LOG("no %s", path);
+		}
+	}
+	ASSERT_LE(20, c->n);
+	for (int i = 0; i < c->n; i++) {
+		ASSERT_EQ(0, stat(c->path[i], &st));
+		EXPECT_EQ(0, st.st_uid);
+		EXPECT_EQ(0, st.st_mode & 0077) TH_LOG("%s: mode %o", c->path[i],
+						       st.st_mode & 07777);
+		read_line(c->path[i], before[i], sizeof(before[i]));
+	}
+	RUN_AS_NOBODY(child_fault_points, c);
+	for (int i = 0; i < c->n; i++) {
 		EXPECT_STREQ(before[i], read_line(c->path[i], after, sizeof(after)));
 	}
 	free(c);

@@ -495,12 +495,12 @@ TEST_F(xfer, lost_interrupt_times_out_and_the_engine_recovers)
 	ASSERT_LE(0, lost);
 	old_timeout = set_param("timeout_ms", 300);
 	ASSERT_LT(0, old_timeout);
-	ASSERT_EQ(0, set_param("fault_drop_irq", 1));
+	ASSERT_EQ(0, fault_arm("drop_irq", 1, 1));
 	t0 = now();
 	ret = copy(self->dev, x, self->src, 0, self->dst, 0, 3000, 0);
 	took = now() - t0;
 	set_param("timeout_ms", old_timeout);
-	EXPECT_EQ(0, set_param("fault_drop_irq", 0));	/* consumed */
+	EXPECT_EQ(0, fault_disarm("drop_irq"));	/* it fired */
 	ASSERT_EQ(-1, ret);
 	EXPECT_EQ(ETIMEDOUT, errno);
 	EXPECT_EQ(-ETIMEDOUT, x->result.status);
@@ -512,6 +512,45 @@ TEST_F(xfer, lost_interrupt_times_out_and_the_engine_recovers)
 	ASSERT_EQ(0, copy(self->dev, x, self->src, 0, self->dst, 100, 6000, 0));
 	EXPECT_EQ(0, check_dst("after the timeout", self->src, 0, self->dst,
 			       100, 6000, BUF_SIZE));
+}
+
+/*
+ * The dma_map fault-injection point with the framework's semantics, on
+ * every kernel (the kernel's fault_attr or the module's fallback): armed
+ * with space 3 and times 2, two mapping calls pass, the third and the
+ * fourth fail as a refused mapping (EIO), and the fifth maps again. A
+ * transfer of a range inside one page of a pages buffer is one mapping
+ * call (dma_map_page). The failed transfers moved nothing: the window
+ * still holds what the first one put there.
+ */
+TEST_F(xfer, the_dma_map_point_fails_from_the_nth_mapping_for_times_calls)
+{
+	struct dmakit_xfer *x = &self->x;
+
+	ASSERT_EQ(0, fault_arm("dma_map", 3, 2));
+	EXPECT_EQ(0, xfer(self->dev, x, self->src, 100, 1000, DMAKIT_DIR_TO_DEVICE));
+	EXPECT_EQ(2, fault_get("dma_map", "space"));
+	EXPECT_EQ(0, xfer(self->dev, x, self->dst, 200, 1000, DMAKIT_DIR_FROM_DEVICE));
+	EXPECT_EQ(1, fault_get("dma_map", "space"));
+	EXPECT_EQ(2, fault_left("dma_map"));
+	EXPECT_EQ(0, check_dst("before the failures", self->src, 100, self->dst,
+			       200, 1000, BUF_SIZE));
+
+	errno = 0;
+	EXPECT_EQ(-1, xfer(self->dev, x, self->src, 5000, 1000, DMAKIT_DIR_TO_DEVICE));
+	EXPECT_EQ(EIO, errno);
+	EXPECT_EQ(1, fault_left("dma_map"));
+	errno = 0;
+	EXPECT_EQ(-1, xfer(self->dev, x, self->dst, 5000, 1000, DMAKIT_DIR_FROM_DEVICE));
+	EXPECT_EQ(EIO, errno);
+	EXPECT_EQ(0, fault_left("dma_map"));
+	EXPECT_EQ(0, check_dst("after the failures", self->src, 100, self->dst,
+			       200, 1000, BUF_SIZE));
+
+	EXPECT_EQ(0, xfer(self->dev, x, self->dst, 200, 1000, DMAKIT_DIR_FROM_DEVICE));
+	EXPECT_EQ(0, fault_disarm("dma_map"));
+	EXPECT_EQ(0, check_dst("the window kept the first transfer", self->src,
+			       100, self->dst, 200, 1000, BUF_SIZE));
 }
 
 /* asynchronous transfers: poll, reap, ids, user data, EAGAIN/ENOENT */
