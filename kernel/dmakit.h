@@ -101,6 +101,8 @@ long dmakit_buffer_publish(struct dmakit_alloc __user *uarg,
 			   struct dmakit_alloc *arg, struct file *file);
 struct dmakit_buffer *dmakit_buffer_of(struct file *file);
 u64 dmakit_max_buffer_bytes(void);
+int dmakit_charge_locked(unsigned long npages, struct user_struct **user);
+void dmakit_uncharge_locked(struct user_struct *user, unsigned long npages);
 void dmakit_buffer_copy_kernel(struct dmakit_buffer *buf, u64 off, void *kbuf,
 			       size_t len, bool to_buffer);
 struct page *dmakit_buffer_page(struct dmakit_buffer *buf, pgoff_t index);
