@@ -123,13 +123,21 @@ unsigned long dmakit_buffer_get_unmapped_area(struct file *file,
 /**
  * struct dmakit_client - an open device file's asynchronous transfers.
  * @eng:         the device's engine.
- * @lock:        guards the lists, @outstanding and @closing; taken before
- *               the engine's lock, never in interrupt context.
+ * @lock:        guards the lists, @outstanding, @closing, @inflight and
+ *               @want; taken before the engine's lock, never in interrupt
+ *               context.
  * @pending:     submitted, not yet ended.
  * @completed:   ended, result not yet reaped.
  * @outstanding: entries on both lists.
  * @closing:     the file is being released: no new requests.
- * @wait:        woken when a request of this client ends.
+ * @inflight:    pages of user memory the asynchronous requests of the
+ *               file hold (pinned, or io_uring's fixed buffers), counted
+ *               per pin: XFER_USER's until reaped, read/write's until
+ *               completed; bounded by max_inflight_mb (xfer.c).
+ * @want:        pages of the last submission refused for lack of room, so
+ *               that poll reports room only when it fits; 0 after one fit.
+ * @wait:        woken when a request of this client ends or gives its
+ *               room back.
  */
 struct dmakit_client {
 	struct dmakit_engine *eng;
@@ -138,6 +146,8 @@ struct dmakit_client {
 	struct list_head completed;
 	unsigned int outstanding;
 	bool closing;
+	unsigned long inflight;
+	unsigned long want;
 	wait_queue_head_t wait;
 };
 
@@ -156,7 +166,7 @@ long dmakit_xfer_reap(struct dmakit_client *client,
 		      struct dmakit_xfer_reap __user *uarg);
 long dmakit_xfer_user_ioctl(struct dmakit_client *client,
 			    struct dmakit_xfer_user __user *uarg);
-ssize_t dmakit_xfer_iter(struct dmakit_engine *eng, struct kiocb *iocb,
+ssize_t dmakit_xfer_iter(struct dmakit_client *client, struct kiocb *iocb,
 			 struct iov_iter *iter, bool to_device);
 int dmakit_xfer_loopback(struct dmakit_engine *eng, struct page *pages[2],
 			 u32 len, dma_addr_t dma[2], bool bounced[2],
