@@ -116,15 +116,57 @@ static int buffer_alloc_cma(struct dmakit_buffer *buf)
 	return 0;
 }
 
+/**
+ * dmakit_charge_locked() - charge @npages to the calling user's
+ * RLIMIT_MEMLOCK count.
+ * @npages: pages that will stay put for longer than the call.
+ * @user:   out: the user charged (a reference), or NULL when nothing was.
+ *
+ * The count is the user's own count of locked pages (user_struct.locked_vm,
+ * the one io_uring and iommufd charge the memory they pin to). It belongs
+ * to the user, not to a process or an mm: an exec, an exit or an fd passed
+ * over SCM_RIGHTS does not shed it; only dmakit_uncharge_locked() does.
+ * CAP_IPC_LOCK is exempt and charged nothing (asked noaudit: not having it
+ * is not a refusal).
+ *
+ * Return: 0, or -ENOMEM when the user would pass the caller's limit.
+ */
+int dmakit_charge_locked(unsigned long npages, struct user_struct **user)
+{
+	unsigned long limit = rlimit(RLIMIT_MEMLOCK) >> PAGE_SHIFT;
+	struct user_struct *u = current_user();
+	long cur;
+
+	*user = NULL;
+	if (!npages || ns_capable_noaudit(&init_user_ns, CAP_IPC_LOCK))
+		return 0;
+	cur = atomic_long_read(&u->locked_vm);
+	do {
+		if (npages > limit || cur > limit - npages)
+			return -ENOMEM;
+	} while (!atomic_long_try_cmpxchg(&u->locked_vm, &cur, cur + npages));
+	*user = get_uid(u);
+	return 0;
+}
+
+/**
+ * dmakit_uncharge_locked() - give back what dmakit_charge_locked() charged.
+ * @user:   as it set it (NULL: nothing to give back); its reference goes.
+ * @npages: as it was given.
+ */
+void dmakit_uncharge_locked(struct user_struct *user, unsigned long npages)
+{
+	if (!user)
+		return;
+	atomic_long_sub(npages, &user->locked_vm);
+	free_uid(user);
+}
+
 /*
  * CMA and coherent memory escape the memory cgroup (neither allocator takes
  * __GFP_ACCOUNT), and /dev/dmakit is open to everyone: charge them to the
- * allocating user's RLIMIT_MEMLOCK instead, in the user's own count of
- * locked pages (user_struct.locked_vm, the one io_uring and iommufd charge
- * the memory they pin to). The charge belongs to the user, not to a
- * process or an mm: an exec, an exit or an fd passed over SCM_RIGHTS does
- * not shed it, only freeing the buffer does. CAP_IPC_LOCK is exempt and
- * charged nothing. -ENOMEM over the limit.
+ * allocating user's RLIMIT_MEMLOCK instead, until the buffer is freed,
+ * whichever process holds it by then. -ENOMEM over the limit.
  */
 static bool buffer_escapes_memcg(const struct dmakit_buffer *buf)
 {
@@ -135,32 +177,14 @@ static bool buffer_escapes_memcg(const struct dmakit_buffer *buf)
 
 static int buffer_charge_locked(struct dmakit_buffer *buf)
 {
-	unsigned long limit = rlimit(RLIMIT_MEMLOCK) >> PAGE_SHIFT;
-	struct user_struct *user = current_user();
-	long cur;
-
-	/* not a refusal when it fails: noaudit */
-	if (!buffer_escapes_memcg(buf) ||
-	    ns_capable_noaudit(&init_user_ns, CAP_IPC_LOCK))
+	if (!buffer_escapes_memcg(buf))
 		return 0;
-	cur = atomic_long_read(&user->locked_vm);
-	do {
-		if (buf->npages > limit || cur > limit - buf->npages)
-			return -ENOMEM;
-	} while (!atomic_long_try_cmpxchg(&user->locked_vm, &cur,
-					  cur + buf->npages));
-	buf->locked_user = get_uid(user);
-	return 0;
+	return dmakit_charge_locked(buf->npages, &buf->locked_user);
 }
 
 static void buffer_uncharge_locked(struct dmakit_buffer *buf)
 {
-	struct user_struct *user = buf->locked_user;
-
-	if (!user)
-		return;
-	atomic_long_sub(buf->npages, &user->locked_vm);
-	free_uid(user);
+	dmakit_uncharge_locked(buf->locked_user, buf->npages);
 }
 
 static int buffer_alloc_memory(struct dmakit_buffer *buf)

@@ -118,6 +118,8 @@ long dmakit_buffer_publish(struct dmakit_alloc __user *uarg,
 			   struct dmakit_alloc *arg, struct file *file);
 struct dmakit_buffer *dmakit_buffer_of(struct file *file);
 u64 dmakit_max_buffer_bytes(void);
+int dmakit_charge_locked(unsigned long npages, struct user_struct **user);
+void dmakit_uncharge_locked(struct user_struct *user, unsigned long npages);
 void dmakit_buffer_copy_kernel(struct dmakit_buffer *buf, u64 off, void *kbuf,
 			       size_t len, bool to_buffer);
 struct page *dmakit_buffer_page(struct dmakit_buffer *buf, pgoff_t index);
@@ -192,13 +194,21 @@ unsigned long dmakit_buffer_get_unmapped_area(struct file *file,
 /**
  * struct dmakit_client - an open device file's asynchronous transfers.
  * @eng:         the device's engine.
- * @lock:        guards the lists, @outstanding and @closing; taken before
- *               the engine's lock, never in interrupt context.
+ * @lock:        guards the lists, @outstanding, @closing, @inflight and
+ *               @want; taken before the engine's lock, never in interrupt
+ *               context.
  * @pending:     submitted, not yet ended.
  * @completed:   ended, result not yet reaped.
  * @outstanding: entries on both lists.
  * @closing:     the file is being released: no new requests.
- * @wait:        woken when a request of this client ends.
+ * @inflight:    pages of user memory the asynchronous requests of the
+ *               file hold (pinned, or io_uring's fixed buffers), counted
+ *               per pin: XFER_USER's until reaped, read/write's until
+ *               completed; bounded by max_inflight_mb (xfer.c).
+ * @want:        pages of the last submission refused for lack of room, so
+ *               that poll reports room only when it fits; 0 after one fit.
+ * @wait:        woken when a request of this client ends or gives its
+ *               room back.
  */
 struct dmakit_client {
 	struct dmakit_engine *eng;
@@ -207,6 +217,8 @@ struct dmakit_client {
 	struct list_head completed;
 	unsigned int outstanding;
 	bool closing;
+	unsigned long inflight;
+	unsigned long want;
 	wait_queue_head_t wait;
 };
 
@@ -225,7 +237,7 @@ long dmakit_xfer_reap(struct dmakit_client *client,
 		      struct dmakit_xfer_reap __user *uarg);
 long dmakit_xfer_user_ioctl(struct dmakit_client *client,
 			    struct dmakit_xfer_user __user *uarg);
-ssize_t dmakit_xfer_iter(struct dmakit_engine *eng, struct kiocb *iocb,
+ssize_t dmakit_xfer_iter(struct dmakit_client *client, struct kiocb *iocb,
 			 struct iov_iter *iter, bool to_device);
 int dmakit_xfer_loopback(struct dmakit_engine *eng, struct page *pages[2],
 			 u32 len, dma_addr_t dma[2], bool bounced[2],

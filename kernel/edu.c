@@ -602,14 +602,14 @@ static ssize_t edu_read_iter(struct kiocb *iocb, struct iov_iter *to)
 {
 	struct edu_file *ef = iocb->ki_filp->private_data;
 
-	return dmakit_xfer_iter(&ef->edu->engine, iocb, to, false);
+	return dmakit_xfer_iter(&ef->client, iocb, to, false);
 }
 
 static ssize_t edu_write_iter(struct kiocb *iocb, struct iov_iter *from)
 {
 	struct edu_file *ef = iocb->ki_filp->private_data;
 
-	return dmakit_xfer_iter(&ef->edu->engine, iocb, from, true);
+	return dmakit_xfer_iter(&ef->client, iocb, from, true);
 }
 
 static loff_t edu_llseek(struct file *file, loff_t offset, int whence)

@@ -34,15 +34,20 @@
  * (pin_user_pages_fast, FOLL_WRITE when the device writes it), recorded as
  * runs of (page, offset, length), mapped as an sg_table when the request
  * starts and unpinned (dirtied if the device wrote) as soon as it ends.
- * The pins are short-term: they last one transfer, like a block driver's
- * for O_DIRECT, so they are not FOLL_LONGTERM and not charged to
- * RLIMIT_MEMLOCK. Because the pages stay pinned, unmapping the range or
- * exiting during the DMA cannot free them under the device; GUP refuses
- * VM_IO/VM_PFNMAP ranges (device memory, contig buffers) with EFAULT.
+ * The pins last one transfer, like a block driver's for O_DIRECT, and end
+ * when the device is done, whatever user space does: not FOLL_LONGTERM
+ * (docs/security.md, "Pinned memory"). Because the pages stay pinned,
+ * unmapping the range or exiting during the DMA cannot free them under the
+ * device; GUP refuses VM_IO/VM_PFNMAP ranges (device memory, contig
+ * buffers) with EFAULT.
  *
  * Asynchronous requests belong to a client (an open device file):
  * client->lock guards its lists; lock order is client->lock, then the
- * engine's lock.
+ * engine's lock. Since the pins of an asynchronous request outlive the
+ * call for as long as the shared queue takes, they are bounded twice
+ * before anything is pinned (xfer_hold): per fd by max_inflight_mb
+ * (EAGAIN), per user by RLIMIT_MEMLOCK (ENOMEM, the count buffers from
+ * outside the memory cgroup are charged to).
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -131,6 +136,10 @@ struct xfer_req {
 	struct dmakit_seg inline_segs[XFER_INLINE_SEGS];
 	bool stray;			/* DMAKIT_IOC_EDU_STRAY */
 	dma_addr_t stray_addr;
+	struct dmakit_client *holder;	/* asynchronous: whose room @held is */
+	unsigned long held;		/* pages counted in holder->inflight */
+	struct user_struct *locked_user; /* @locked pinned pages charged to */
+	unsigned long locked;
 	struct dmakit_xfer_result result;
 };
 
@@ -717,6 +726,88 @@ static void side_unpin(struct xfer_side *s)
 	s->nupages = 0;
 }
 
+/* ---- memory asynchronous requests hold: bounded per fd and per user ---- */
+
+static unsigned int max_inflight_mb = 256;
+module_param(max_inflight_mb, uint, 0644);
+MODULE_PARM_DESC(max_inflight_mb,
+		 "most memory the asynchronous transfers of one open device file (XFER_USER, read/write through io_uring or AIO) hold pinned at once, in MiB counted per pinned page, until reaped (read/write: completed); past it EAGAIN; a request alone may hold more, max_buffer_mb bounds it (default 256)");
+
+/* may @client's asynchronous requests hold @pages more? (client->lock) */
+static bool client_has_room(const struct dmakit_client *client,
+			    unsigned long pages)
+{
+	unsigned long max = (unsigned long)READ_ONCE(max_inflight_mb) <<
+			    (20 - PAGE_SHIFT);
+
+	return !client->inflight ||
+	       (pages <= max && client->inflight <= max - pages);
+}
+
+/* what poll reports while the fd has room for one more request */
+#define CLIENT_POLL_ROOM (EPOLLIN | EPOLLRDNORM | EPOLLOUT | EPOLLWRNORM)
+
+/*
+ * Give @xr's pages back to its fd's room, and tell poll when there is room
+ * for the request that waits (keyed: a waiter woken without room, such as
+ * io_uring's, would try again and fail)
+ */
+static void xfer_unhold(struct xfer_req *xr)
+{
+	struct dmakit_client *client = xr->holder;
+
+	if (!client)
+		return;
+	spin_lock(&client->lock);
+	client->inflight -= xr->held;
+	if (client_has_room(client, max(client->want, 1UL)))
+		wake_up_poll(&client->wait, CLIENT_POLL_ROOM);
+	spin_unlock(&client->lock);
+	xr->holder = NULL;
+}
+
+/* the pins are gone, or never came: so is their memlock charge */
+static void xfer_uncharge(struct xfer_req *xr)
+{
+	dmakit_uncharge_locked(xr->locked_user, xr->locked);
+	xr->locked_user = NULL;
+}
+
+/*
+ * Room for an asynchronous request of @client that will hold @pages pages,
+ * @pinned of them pinned here (the rest are io_uring's registered buffers,
+ * charged when registered): first in the fd's room (-EAGAIN: full until
+ * results are reaped or requests complete; poll says so), then in the
+ * user's RLIMIT_MEMLOCK count (-ENOMEM; CAP_IPC_LOCK exempt). Called before
+ * anything is pinned, so a refusal changes nothing; xfer_unhold() and
+ * xfer_uncharge() give back.
+ */
+static int xfer_hold(struct dmakit_client *client, struct xfer_req *xr,
+		     unsigned long pages, unsigned long pinned)
+{
+	int err;
+
+	spin_lock(&client->lock);
+	if (!client_has_room(client, pages)) {
+		client->want = pages;
+		spin_unlock(&client->lock);
+		return -EAGAIN;
+	}
+	client->inflight += pages;
+	client->want = 0;
+	spin_unlock(&client->lock);
+	xr->holder = client;
+	xr->held = pages;
+
+	err = dmakit_charge_locked(pinned, &xr->locked_user);
+	if (err) {
+		xfer_unhold(xr);
+		return err;
+	}
+	xr->locked = pinned;
+	return 0;
+}
+
 static void xfer_finish(struct dmakit_req *req)
 {
 	struct xfer_req *xr = container_of(req, struct xfer_req, req);
@@ -732,6 +823,7 @@ static void xfer_finish(struct dmakit_req *req)
 		/* as soon as the device is done: an async result may wait long */
 		for (i = 0; i < xr->nsides; i++)
 			side_unpin(&xr->side[i]);
+		xfer_uncharge(xr);
 	}
 	xr->unmap_ns = ktime_to_ns(ktime_sub(ktime_get(), t0));
 }
@@ -775,10 +867,12 @@ static void xfer_release(struct dmakit_req *req)
 		/*
 		 * read_iter/write_iter's asynchronous half; ki_pos as the
 		 * synchronous path leaves it, though neither io_uring nor AIO
-		 * reads it back (see docs/dio.md)
+		 * reads it back (see docs/dio.md). The room first: completing
+		 * may release the file, and the client with it.
 		 */
 		if (!req->status)
 			xr->iocb->ki_pos = xr->dev_off + xr->len;
+		xfer_unhold(xr);
 		xr->iocb->ki_complete(xr->iocb,
 				      req->status ? req->status : xr->len);
 		xfer_req_free(xr);
@@ -791,10 +885,11 @@ static void xfer_release(struct dmakit_req *req)
 	/*
 	 * Wake under the lock: dmakit_client_release() takes it after its
 	 * wait, so the client cannot be freed while this still touches it.
+	 * Keyed: a result to reap gives no room to a poller of EPOLLIN/OUT.
 	 */
 	spin_lock(&client->lock);
 	list_move_tail(&xr->client_node, &client->completed);
-	wake_up(&client->wait);
+	wake_up_poll(&client->wait, EPOLLPRI);
 	spin_unlock(&client->lock);
 }
 
@@ -839,9 +934,12 @@ static void xfer_req_free(struct xfer_req *xr)
 				__free_page(s->kpages[--s->nkpages]);
 			kvfree(s->kpages);
 		}
+		xfer_uncharge(xr);
 		if (xr->req.segs != xr->inline_segs)
 			kvfree(xr->req.segs);
 	}
+	/* leaked pins keep their memlock charge; the fd's room comes back */
+	xfer_unhold(xr);
 	kfree(xr);
 }
 
@@ -1175,18 +1273,25 @@ void dmakit_client_init(struct dmakit_client *client,
 
 /*
  * read and write never wait for data (the node is device memory), so the
- * node is always readable and writable, as a regular file is: io_uring
- * relies on that before it hands a request to a worker. That an
- * asynchronous transfer's result can be reaped is EPOLLPRI.
+ * node is readable and writable, as a regular file is, as long as the fd
+ * has room for one more asynchronous request (the size of the last one
+ * refused, else a page): io_uring asks before a nonblocking attempt, and
+ * after EAGAIN waits here until reaped results or completed requests give
+ * room back. That an asynchronous transfer's result can be reaped is
+ * EPOLLPRI.
  */
 __poll_t dmakit_client_poll(struct dmakit_client *client, struct file *file,
 			    poll_table *wait)
 {
-	__poll_t mask = EPOLLIN | EPOLLRDNORM | EPOLLOUT | EPOLLWRNORM;
+	__poll_t mask = 0;
 
 	poll_wait(file, &client->wait, wait);
-	if (!list_empty_careful(&client->completed))
+	spin_lock(&client->lock);
+	if (client_has_room(client, max(client->want, 1UL)))
+		mask |= CLIENT_POLL_ROOM;
+	if (!list_empty(&client->completed))
 		mask |= EPOLLPRI;
+	spin_unlock(&client->lock);
 	return mask;
 }
 
@@ -1405,6 +1510,15 @@ static int side_pin_segment(struct xfer_side *s, unsigned long uaddr,
 	return 0;
 }
 
+/* pages side_pin_iter() pins or references for the first @len bytes of @iter */
+static unsigned long iter_pages(const struct iov_iter *iter, size_t len)
+{
+	struct iov_iter it = *iter;
+
+	iov_iter_truncate(&it, len);
+	return iov_iter_npages(&it, INT_MAX);
+}
+
 /*
  * A reference of the request's own on a bvec page, so that the page
  * outlives the request's end as a pinned page does: a wedged device may
@@ -1578,7 +1692,8 @@ static int side_copy_out(struct xfer_req *xr, struct xfer_side *s,
 
 /**
  * dmakit_xfer_iter() - read_iter/write_iter of a device node.
- * @eng:       the device's engine.
+ * @client:    the open device file's client state (asynchronous I/O takes
+ *             room in it).
  * @iocb:      the I/O; its position is an offset in the device window.
  * @iter:      the caller's memory.
  * @to_device: write (memory -> window) rather than read.
@@ -1590,11 +1705,13 @@ static int side_copy_out(struct xfer_req *xr, struct xfer_side *s,
  * else, and all asynchronous I/O (io_uring, libaio), is zero-copy.
  *
  * Return: bytes moved, -EIOCBQUEUED (asynchronous: completed through the
- * kiocb), or -errno (EINVAL position, EFAULT memory, EINTR signal, ...).
+ * kiocb), or -errno (EINVAL position, EFAULT memory, EINTR signal, EAGAIN
+ * asynchronous with the fd's room full, ENOMEM past RLIMIT_MEMLOCK, ...).
  */
-ssize_t dmakit_xfer_iter(struct dmakit_engine *eng, struct kiocb *iocb,
+ssize_t dmakit_xfer_iter(struct dmakit_client *client, struct kiocb *iocb,
 			 struct iov_iter *iter, bool to_device)
 {
+	struct dmakit_engine *eng = client->eng;
 	bool async = !is_sync_kiocb(iocb);
 	size_t len = iov_iter_count(iter);
 	loff_t pos = iocb->ki_pos;
@@ -1620,6 +1737,14 @@ ssize_t dmakit_xfer_iter(struct dmakit_engine *eng, struct kiocb *iocb,
 	xr->nsides = 1;
 	copy = !async && !(iocb->ki_flags & IOCB_DIRECT) &&
 	       len <= xfer_copy_max(eng);
+	if (async) {
+		unsigned long pages = iter_pages(iter, len);
+
+		err = xfer_hold(client, xr, pages,
+				user_backed_iter(iter) ? pages : 0);
+		if (err)
+			goto out_free;
+	}
 	if (copy)
 		err = side_copy_in(xr, &xr->side[0], iter, to_device);
 	else
@@ -1762,6 +1887,16 @@ long dmakit_xfer_user_ioctl(struct dmakit_client *client,
 	copy = (arg.flags & DMAKIT_XFER_STAGED) ||
 	       (!(arg.flags & (DMAKIT_XFER_ASYNC | DMAKIT_XFER_ZEROCOPY)) &&
 		len <= xfer_copy_max(eng));
+	if (arg.flags & DMAKIT_XFER_ASYNC) {
+		/* pinned, never copied (xfer_user_check: not STAGED) */
+		unsigned long pages = iter_pages(&iter, len);
+
+		if (xr->nsides == 2)
+			pages += iter_pages(&diter, len);
+		err = xfer_hold(client, xr, pages, pages);
+		if (err)
+			goto out_free;
+	}
 	t0 = ktime_get();
 	if (copy)
 		err = side_copy_in(xr, &xr->side[0], &iter, !from);

@@ -55,13 +55,16 @@ static const struct {
 	{ E2BIG, "too large: above the module's max_buffer_mb, or a contig "
 		 "buffer above 4 MiB on a kernel without CMA" },
 	{ ENOMEM, "out of memory (for contig: no free contiguous range, in the CMA "
-		  "area either)" },
+		  "area either), or past your RLIMIT_MEMLOCK (ulimit -l): CMA and "
+		  "coherent buffers and the pins of asynchronous transfers count" },
 	{ EBADF, "not an open fd, or a target buffer not open for writing "
 		 "(DMAKIT_ALLOC_RDONLY)" },
 	{ EBUSY, "busy: 64 asynchronous transfers outstanding on this fd, the "
 		 "factorial unit still computing, the floppy node open already, or "
 		 "the buffer is mapped already" },
-	{ EAGAIN, "no asynchronous transfer has finished yet" },
+	{ EAGAIN, "no asynchronous transfer has finished yet; from a submission: "
+		  "this fd's asynchronous transfers pin max_inflight_mb already, "
+		  "reap results first" },
 	{ ETIMEDOUT, "the device did not report completion within the module's "
 		     "timeout_ms (its interrupt was lost); the engine was reset" },
 	{ EIO, "the device cannot reach the memory (beyond its DMA mask with "

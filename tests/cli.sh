@@ -349,6 +349,14 @@ fi
 json "copy --user --json is valid JSON" $T/copyu.json dmakit copy edu0 8190 --user --json
 same "copy --user: verified, pinned (not copied)" "true 0" \
 	"$(jv $T/copyu.json verified copied)"
+# with room for one request at a time (max_inflight_mb=0), EAGAIN waits
+was=$(cat /sys/module/dmakit/parameters/max_inflight_mb 2>/dev/null)
+echo 0 >/sys/module/dmakit/parameters/max_inflight_mb
+json "copy --user --chunk with max_inflight_mb=0 waits for room (EAGAIN)" $T/copyq.json \
+	dmakit copy edu0 12285 --chunk 4095 --user --json
+same "copy --user one chunk at a time: verified, 3 requests" "true 3" \
+	"$(jv $T/copyq.json verified requests)"
+[ -n "$was" ] && echo "$was" >/sys/module/dmakit/parameters/max_inflight_mb
 json "copy of coherent buffers is valid JSON" $T/copyc.json dmakit copy edu1 5000 --kind coherent --json
 same "copy coherent: verified" "true coherent" "$(jv $T/copyc.json verified dst)"
 

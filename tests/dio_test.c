@@ -6,9 +6,11 @@
  * (iovec arrays, mapped files, hugetlb) and copies user memory to user
  * memory through the device. Pinned pages outlive munmap and SIGKILL, fork
  * does not steal the DMA's pages, read-only and device memory is EFAULT.
+ * One fd's asynchronous transfers hold at most max_inflight_mb pinned.
  */
 #include <linux/aio_abi.h>
 #include <linux/io_uring.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
@@ -55,11 +57,13 @@ static int round_trip(int dev, void *src, void *dst, size_t len,
 FIXTURE(dio) {
 	int dev;
 	long copy_max, copy_max_bounce;
+	long max_inflight;	/* to restore, or -1 */
 	unsigned char *a, *b;
 };
 
 FIXTURE_SETUP(dio)
 {
+	self->max_inflight = -1;
 	self->dev = edu_open(0, 0);
 	ASSERT_LE(0, self->dev);
 	self->copy_max = set_param("copy_max", 1024);
@@ -76,6 +80,8 @@ FIXTURE_TEARDOWN(dio)
 {
 	set_param("copy_max", self->copy_max);
 	set_param("copy_max_bounce", self->copy_max_bounce);
+	if (self->max_inflight >= 0)
+		set_param("max_inflight_mb", self->max_inflight);
 	free(self->a);
 	free(self->b);
 	close(self->dev);
@@ -1163,6 +1169,143 @@ TEST_F_TIMEOUT(dio, io_uring_at_the_file_position, 30)
 	ASSERT_EQ(500, pread(self->dev, self->b, 500, 1000));
 	EXPECT_EQ(-1, first_difference(self->a, self->b, 500));
 	close(r.fd);
+}
+
+/* one Linux AIO read of @len bytes at window offset @pos: its result */
+static long aio_read_one(int dev, void *buf, size_t len, off_t pos)
+{
+	struct iocb cb = { 0 }, *list[1] = { &cb };
+	aio_context_t ctx = 0;
+	struct io_event ev;
+	long res;
+
+	if (syscall(SYS_io_setup, 1, &ctx))
+		return -1000 - errno;
+	cb.aio_fildes = dev;
+	cb.aio_lio_opcode = IOCB_CMD_PREAD;
+	cb.aio_buf = (uintptr_t)buf;
+	cb.aio_nbytes = len;
+	cb.aio_offset = pos;
+	if (syscall(SYS_io_submit, ctx, 1, list) != 1)
+		res = -2000 - errno;
+	else if (syscall(SYS_io_getevents, ctx, 1, 1, &ev, NULL) != 1)
+		res = -3000 - errno;
+	else
+		res = ev.res;
+	syscall(SYS_io_destroy, ctx);
+	return res;
+}
+
+/*
+ * @n one-byte iovecs, consecutive from @p: @n pins of one page, which the
+ * bounds count as @n pages, moved in one DMA segment of @n bytes (each
+ * segment costs edu 100 ms, so pinning whole pages would be slow)
+ */
+static void byte_iovecs(struct iovec *v, unsigned char *p, int n)
+{
+	for (int i = 0; i < n; i++)
+		v[i] = (struct iovec){ p + i, 1 };
+}
+
+/* an asynchronous XFER_USER: 0 or errno */
+static int xfer_async(int dev, uint32_t dir, const struct iovec *v, int n)
+{
+	struct dmakit_xfer_user x;
+
+	return xfer_user(dev, &x, dir, v, n, NULL, 0, DMAKIT_XFER_ASYNC) ?
+	       errno : 0;
+}
+
+/*
+ * The asynchronous transfers of one fd (XFER_USER, AIO, io_uring) hold at
+ * most max_inflight_mb of pinned memory, counted per pinned page, until
+ * their results are reaped (read/write: until they complete); past it
+ * EAGAIN, and poll() says the node is not readable or writable, which
+ * io_uring waits on. A request alone may exceed it. Another fd has room
+ * of its own.
+ */
+TEST_F_TIMEOUT(dio, async_pins_are_bounded_per_fd_until_reaped, 60)
+{
+	static struct iovec v[300];
+	unsigned char *m = mmap(NULL, 4 * PAGE, PROT_READ | PROT_WRITE,
+				MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	struct pollfd pfd = { .fd = self->dev, .events = POLLIN | POLLOUT };
+	int dev2 = edu_open(0, 0), has_ring;
+	struct dmakit_xfer_reap r;
+	struct io_uring_cqe cqe;
+	struct ring ring;
+
+	ASSERT_NE(MAP_FAILED, m);
+	ASSERT_LE(0, dev2);
+	self->max_inflight = set_param("max_inflight_mb", 1);	/* 256 pages */
+	fill_pattern(m, PAGE, 31);
+	memset(m + PAGE, 0, 3 * PAGE);
+	has_ring = !ring_init(&ring, 4);
+	if (!has_ring)
+		TH_LOG("no io_uring (%s): its part is not tried", strerror(errno));
+
+	/* 200 + 56 pins: the bound, admitted */
+	byte_iovecs(v, m, 200);
+	ASSERT_EQ(0, xfer_async(self->dev, DMAKIT_DIR_TO_DEVICE, v, 200));
+	byte_iovecs(v, m + PAGE, 56);
+	ASSERT_EQ(0, xfer_async(self->dev, DMAKIT_DIR_FROM_DEVICE, v, 56));
+	/* a page more: EAGAIN through the ioctl and AIO; poll: not ready */
+	v[0] = (struct iovec){ m + 2 * PAGE, 1 };
+	EXPECT_EQ(EAGAIN, xfer_async(self->dev, DMAKIT_DIR_FROM_DEVICE, v, 1));
+	EXPECT_EQ(-EAGAIN, aio_read_one(self->dev, m + 2 * PAGE + 100, 100, 0));
+	EXPECT_EQ(0, poll(&pfd, 1, 0));
+	/* io_uring waits for room instead */
+	if (has_ring)
+		ASSERT_EQ(1, ring_rw(&ring, IORING_OP_READ, self->dev,
+				     m + 3 * PAGE, 100, 0, 7));
+	/* another fd has room; its request runs after ours (FIFO) */
+	ASSERT_EQ(0, xfer_async(dev2, DMAKIT_DIR_FROM_DEVICE, v, 1));
+	ASSERT_EQ(0, reap_wait(dev2, &r));
+	EXPECT_EQ(0, r.result.status);
+	EXPECT_EQ(m[0], m[2 * PAGE]);
+	/* ours are done, not reaped: the room is still taken */
+	EXPECT_EQ(EAGAIN, xfer_async(self->dev, DMAKIT_DIR_FROM_DEVICE, v, 1));
+	if (has_ring) {
+		usleep(200000);
+		EXPECT_EQ(0, ring_has_completion(&ring)) TH_LOG("io_uring read ran while full");
+	}
+
+	/* reaping gives it back: to poll, io_uring, AIO and the ioctl */
+	ASSERT_EQ(0, reap_wait(self->dev, &r));
+	EXPECT_EQ(0, r.result.status);
+	EXPECT_EQ(1, poll(&pfd, 1, 0));
+	EXPECT_EQ(POLLIN | POLLOUT, pfd.revents);
+	if (has_ring) {
+		ASSERT_EQ(0, ring_wait(&ring, &cqe));
+		EXPECT_EQ(100, cqe.res);
+		EXPECT_EQ(-1, first_difference(m, m + 3 * PAGE, 100));
+	}
+	EXPECT_EQ(100, aio_read_one(self->dev, m + 2 * PAGE + 100, 100, 0));
+	EXPECT_EQ(-1, first_difference(m, m + 2 * PAGE + 100, 100));
+	v[0] = (struct iovec){ m + 2 * PAGE + 300, 1 };
+	ASSERT_EQ(0, xfer_async(self->dev, DMAKIT_DIR_FROM_DEVICE, v, 1));
+	for (int i = 0; i < 2; i++) {
+		ASSERT_EQ(0, reap_wait(self->dev, &r));
+		EXPECT_EQ(0, r.result.status);
+	}
+	EXPECT_EQ(-1, first_difference(m, m + PAGE, 56));
+	EXPECT_EQ(m[0], m[2 * PAGE + 300]);
+
+	/* a request alone may be larger (max_buffer_mb bounds it), then full */
+	fill_pattern(m, PAGE, 32);
+	byte_iovecs(v, m, 300);
+	ASSERT_EQ(0, xfer_async(self->dev, DMAKIT_DIR_TO_DEVICE, v, 300));
+	EXPECT_EQ(EAGAIN, xfer_async(self->dev, DMAKIT_DIR_FROM_DEVICE, v, 1));
+	ASSERT_EQ(0, reap_wait(self->dev, &r));
+	EXPECT_EQ(0, r.result.status);
+	ASSERT_EQ(300, pread(self->dev, m + 2 * PAGE, 300, 0));
+	EXPECT_EQ(-1, first_difference(m, m + 2 * PAGE, 300));
+
+	if (has_ring)
+		close(ring.fd);
+	close(dev2);
+	munmap(m, 4 * PAGE);
+	EXPECT_LE(0, self->max_inflight) TH_LOG("no max_inflight_mb parameter");
 }
 
 TEST_HARNESS_MAIN

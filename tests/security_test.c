@@ -47,11 +47,14 @@
 struct child_report {
 	int checks;
 	int failures;
+	int parent_closed;	/* the parent closed nobody_only_fd */
 	char log[8192];
 };
 
 static struct child_report *rep;
 static char child_where[64];	/* what a child is looking at, for the log */
+/* an fd the next child is to be the only holder of: the parent closes it */
+static int nobody_only_fd = -1;
 
 static void child_failed(int line, const char *what, long long want,
 			 long long got)
@@ -130,6 +133,11 @@ static int as_nobody(void (*fn)(void *), void *ctx)
 		if (!err)
 			fn(ctx);
 		_exit(0);
+	}
+	if (nobody_only_fd >= 0) {
+		close(nobody_only_fd);
+		nobody_only_fd = -1;
+		__atomic_store_n(&rep->parent_closed, 1, __ATOMIC_RELEASE);
 	}
 	if (waitpid(pid, &status, 0) != pid)
 		return -1001;
@@ -1228,6 +1236,129 @@ TEST_F(priv, the_memlock_charge_belongs_to_the_user_through_scm_rights)
 	ASSERT_EQ(0, getrlimit(RLIMIT_MEMLOCK, &saved));
 	ASSERT_EQ(0, set_memlock(CHARGE_LIMIT, CHARGE_LIMIT));
 	RUN_AS_NOBODY(child_memlock_scm, &self->edu);
+	ASSERT_EQ(0, setrlimit(RLIMIT_MEMLOCK, &saved));
+}
+
+/*
+ * Asynchronous pins outlive the call that made them: charged to the same
+ * count, per pinned page, until the device is done with them
+ */
+#define LOCK_PAGES	(CHARGE_LIMIT / PAGE)
+
+struct async_lock_ctx {
+	int edu;
+	int edu2;	/* the child's alone (nobody_only_fd) */
+};
+
+static int xfer_user_async(int edu, uint32_t dir, const struct iovec *v,
+			   int n, const struct iovec *d, int dn)
+{
+	struct dmakit_xfer_user xu = {
+		.iov = (uintptr_t)v, .iovcnt = n,
+		.dst_iov = (uintptr_t)d, .dst_iovcnt = dn,
+		.dir = dir, .flags = DMAKIT_XFER_ASYNC,
+	};
+
+	return ioctl(edu, DMAKIT_IOC_XFER_USER, &xu);
+}
+
+/* the status of the oldest asynchronous transfer, waited for; or -errno */
+static int reap_status(int edu)
+{
+	struct dmakit_xfer_reap r = { .flags = DMAKIT_REAP_WAIT };
+
+	if (ioctl(edu, DMAKIT_IOC_XFER_REAP, &r))
+		return -errno;
+	return r.result.status;
+}
+
+/* @n one-byte iovecs from @p: @n pins of one page, one DMA segment */
+static void byte_iovecs(struct iovec *v, unsigned char *p, int n)
+{
+	for (int i = 0; i < n; i++)
+		v[i] = (struct iovec){ p + i, 1 };
+}
+
+static void child_async_memlock(void *ctx)
+{
+	struct async_lock_ctx *c = ctx;
+	static struct iovec many[LOCK_PAGES + 1];
+	unsigned char *m = mmap(NULL, 24 * PAGE, PROT_READ | PROT_WRITE,
+				MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	struct iovec src = { m, 8 * PAGE }, dst = { m + 8 * PAGE, 8 * PAGE };
+	struct iovec one = { m + 16 * PAGE, 100 };
+	struct dmakit_xfer_user xu = {
+		.iov = (uintptr_t)&one, .iovcnt = 1,
+		.dir = DMAKIT_DIR_FROM_DEVICE, .flags = DMAKIT_XFER_ZEROCOPY,
+	};
+
+	CHILD_TRUE(m != MAP_FAILED);
+	if (m == MAP_FAILED)
+		return;
+	fill_seeded(m, 8 * PAGE, 23);
+	memset(m + 8 * PAGE, 0, 16 * PAGE);
+	/* the soft limit is CHARGE_LIMIT: one pin more is refused */
+	byte_iovecs(many, m, LOCK_PAGES + 1);
+	CHILD_EQ(ENOMEM, ERRNO_OF(xfer_user_async(c->edu, DMAKIT_DIR_TO_DEVICE,
+						  many, LOCK_PAGES + 1, NULL, 0)));
+	/* 8 + 8 pages: the limit, for the ~2 s of its 18 DMA segments */
+	CHILD_EQ(0, ERRNO_OF(xfer_user_async(c->edu, DMAKIT_DIR_COPY, &src, 1,
+					     &dst, 1)));
+	CHILD_EQ(ENOMEM, ERRNO_OF(xfer_user_async(c->edu, DMAKIT_DIR_FROM_DEVICE,
+						  &one, 1, NULL, 0)));
+	/* the count coherent memory is charged to */
+	CHILD_EQ(ENOMEM, alloc_errno(c->edu, PAGE, DMAKIT_KIND_COHERENT));
+	/* a synchronous pin ends with its call: not charged (waits: FIFO) */
+	CHILD_EQ(0, ERRNO_OF(ioctl(c->edu, DMAKIT_IOC_XFER_USER, &xu)));
+	/* the COPY arrived, and its room is back */
+	CHILD_EQ(0, reap_status(c->edu));
+	CHILD_EQ(-1, first_difference(m, m + 8 * PAGE, 8 * PAGE));
+	CHILD_EQ(0, alloc_errno(c->edu, CHARGE_LIMIT, DMAKIT_KIND_COHERENT));
+
+	/* closing the fd with the transfer in flight gives everything back */
+	snprintf(child_where, sizeof(child_where), "close");
+	for (int i = 0; i < 5000 &&
+	     !__atomic_load_n(&rep->parent_closed, __ATOMIC_ACQUIRE); i++)
+		usleep(1000);
+	CHILD_TRUE(__atomic_load_n(&rep->parent_closed, __ATOMIC_ACQUIRE));
+	CHILD_EQ(0, ERRNO_OF(xfer_user_async(c->edu2, DMAKIT_DIR_COPY, &src, 1,
+					     &dst, 1)));
+	CHILD_EQ(ENOMEM, alloc_errno(c->edu, PAGE, DMAKIT_KIND_COHERENT));
+	CHILD_EQ(0, close(c->edu2));
+	CHILD_EQ(0, alloc_errno(c->edu, CHARGE_LIMIT, DMAKIT_KIND_COHERENT));
+	munmap(m, 24 * PAGE);
+}
+
+/*
+ * Pins of an asynchronous transfer (XFER_USER, AIO, io_uring) may outlive
+ * the call for as long as the shared queue takes: the unprivileged user's
+ * RLIMIT_MEMLOCK bounds them (ENOMEM), like the memory above, until the
+ * device is done or the fd is closed; CAP_IPC_LOCK is exempt
+ */
+TEST_F(priv, async_pins_are_charged_to_rlimit_memlock_until_done)
+{
+	struct async_lock_ctx c = { self->edu, edu_open(0, 0) };
+	static struct iovec v[2 * LOCK_PAGES];
+	unsigned char *m = mmap(NULL, 2 * PAGE, PROT_READ | PROT_WRITE,
+				MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	struct rlimit saved;
+
+	ASSERT_LE(0, c.edu2);
+	ASSERT_NE(MAP_FAILED, m);
+	ASSERT_EQ(0, getrlimit(RLIMIT_MEMLOCK, &saved));
+	ASSERT_EQ(0, set_memlock(CHARGE_LIMIT, saved.rlim_max));
+	/* root: twice the limit in pins, byte for byte */
+	fill_seeded(m, PAGE, 24);
+	byte_iovecs(v, m, 2 * LOCK_PAGES);
+	ASSERT_EQ(0, xfer_user_async(self->edu, DMAKIT_DIR_TO_DEVICE, v,
+				     2 * LOCK_PAGES, NULL, 0));
+	EXPECT_EQ(0, reap_status(self->edu));
+	ASSERT_EQ(2 * LOCK_PAGES, pread(self->edu, m + PAGE, 2 * LOCK_PAGES, 0));
+	EXPECT_EQ(-1, first_difference(m, m + PAGE, 2 * LOCK_PAGES));
+	munmap(m, 2 * PAGE);
+
+	nobody_only_fd = c.edu2;
+	RUN_AS_NOBODY(child_async_memlock, &c);
 	ASSERT_EQ(0, setrlimit(RLIMIT_MEMLOCK, &saved));
 }
 

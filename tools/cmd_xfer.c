@@ -202,8 +202,10 @@ int cmd_xfer(int argc, char **argv, struct opts *o)
 
 /*
  * A copy of @size bytes, @chunk at a time, every chunk an asynchronous
- * request queued on the device (at most DMAKIT_XFER_MAX_ASYNC in flight):
- * results are reaped as poll() reports them, which drives the progress.
+ * request queued on the device (at most DMAKIT_XFER_MAX_ASYNC in flight,
+ * and, for --user, as many as the fd's max_inflight_mb of pinned memory
+ * admits: EAGAIN waits for results): results are reaped as poll() reports
+ * them, which drives the progress.
  */
 static void run_copy(int dev, const struct opts *o, const struct dmakit_buf *src,
 		     const struct dmakit_buf *dst, unsigned char *usrc,
@@ -241,6 +243,8 @@ static void run_copy(int dev, const struct opts *o, const struct dmakit_buf *src
 
 				ret = dmakit_submit(dev, &x, len);
 			}
+			if (ret == -EAGAIN && inflight)
+				break;	/* the fd's room is full: reap first */
 			if (ret)
 				die("submit", ret);
 			next += len;
