@@ -1,18 +1,20 @@
 # SPDX-License-Identifier: GPL-2.0
 # dmakit: the two commands are `make check` and `make demo` (README.md).
 #
-#   make check [LANES="lint stock iommu iommu-lazy bounce stock-6.1 iommu-6.1 debug selfcheck"]
+#   make check [LANES="lint stock iommu iommu-lazy bounce stock-6.1 iommu-6.1 debug zynqmp selfcheck"]
 #              [TESTS=suite,...]
 #   make demo              boot the stock lane into the guided tour
 #   make shell LANE=stock  boot a lane with the module loaded and a shell
 #   make tests             build the VM test programs, the CLI and examples (static)
+#   make tests-arm64       the same cross-built for arm64 (the zynqmp lane), in
+#                          $(BUILD)/arm64
 #   make lib               build libdmakit (static and shared) and dmakit.pc
 #   make install [DESTDIR=] [PREFIX=/usr/local]   library, headers, CLI, docs
 #   make module            build dmakit.ko for Debian's 6.12 (build/kmod-deb6.12)
 #   make bench             run bench/ in the bench lane (non-debug kernel);
 #                          tables go to docs/results/
 
-LANES ?= lint stock iommu iommu-lazy bounce stock-6.1 iommu-6.1 debug selfcheck
+LANES ?= lint stock iommu iommu-lazy bounce stock-6.1 iommu-6.1 debug zynqmp selfcheck
 TESTS ?=
 LANE ?= stock
 BUILD := build
@@ -24,7 +26,7 @@ TEST_PROGS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(wildcard tests/*.c))
 BENCH_PROGS := $(patsubst bench/%.c,$(BUILD)/bench/%,$(wildcard bench/*.c))
 TOOL_CFLAGS := -O2 -g -Wall -Wextra -Werror -static -D_GNU_SOURCE -Iinclude/uapi
 
-.PHONY: all setup check bench demo shell tests module clean
+.PHONY: all setup check bench demo shell tests tests-arm64 userland module clean
 
 all: module tests lib
 
@@ -34,7 +36,20 @@ setup:
 module: setup
 	@scripts/build-module deb6.12 >/dev/null
 
-tests: setup $(TEST_PROGS) $(BENCH_PROGS) $(BUILD)/tools/dmakit examples
+tests: setup userland
+
+userland: $(TEST_PROGS) $(BENCH_PROGS) $(BUILD)/tools/dmakit examples
+
+# the zynqmp lane's guest is arm64: the same programs, static, from bookworm's
+# aarch64-linux-gnu-gcc (scripts/setup installs it)
+tests-arm64: setup
+	@$(MAKE) --no-print-directory userland BUILD=$(BUILD)/arm64 \
+		CC=aarch64-linux-gnu-gcc AR=aarch64-linux-gnu-ar
+
+# an arm64 lane among LANES (or LANE) needs that build as well (selfcheck
+# boots zynqmp too)
+ARM64_LANES := zynqmp selfcheck
+arm64_for = $(if $(filter $(ARM64_LANES),$(1)),tests-arm64)
 
 $(BUILD)/bench/%: bench/%.c bench/kernel_bench.h include/uapi/dmakit.h
 	@mkdir -p $(@D)
@@ -91,7 +106,7 @@ $(BUILD)/lib/shared/dmakit.o: lib/dmakit.c $(LIB_HEADERS)
 
 $(BUILD)/lib/libdmakit.a: $(BUILD)/lib/static/dmakit.o
 	rm -f $@
-	ar rcs $@ $^
+	$(AR) rcs $@ $^
 
 $(BUILD)/lib/$(LIB_SONAME): $(BUILD)/lib/shared/dmakit.o
 	$(CC) -shared -Wl,-soname,$(LIB_SONAME) -Wl,-z,defs -o $(BUILD)/lib/libdmakit.so.$(LIB_VERSION) $^
@@ -128,7 +143,7 @@ install: lib $(BUILD)/tools/dmakit
 	install -m 644 docs/cli.md docs/lib.md docs/abi.md $(DESTDIR)$(DOCDIR)/
 # ---- end of libdmakit block ----------------------------------------------
 
-check: setup tests
+check: setup tests $(call arm64_for,$(LANES))
 	@DMAKIT_TESTS=$(TESTS) vm/check $(LANES)
 
 bench: setup tests
@@ -137,7 +152,7 @@ bench: setup tests
 demo: setup tests
 	@vm/run-lane stock demo
 
-shell: setup tests
+shell: setup tests $(call arm64_for,$(LANE))
 	@vm/run-lane $(LANE) shell
 
 clean:

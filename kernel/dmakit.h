@@ -284,8 +284,23 @@ int dmakit_isa_program(struct dmakit_isa_chan *chan,
 		       bool to_device, bool unmask, u8 *mode);
 unsigned int dmakit_isa_stop(struct dmakit_isa_chan *chan);
 
-/* fdc.c: the floppy controller on ISA DMA, /dev/dmakit-fd0 */
+/*
+ * fdc.c: the floppy controller on ISA DMA, /dev/dmakit-fd0; built only
+ * with the ISA DMA API (kernel/Kbuild): elsewhere there is no controller
+ * to find, as on a PC without one
+ */
+#if IS_ENABLED(CONFIG_ISA_DMA_API)
 int dmakit_fdc_init(void);
 void dmakit_fdc_exit(void);
+#else
+static inline int dmakit_fdc_init(void)
+{
+	return 0;
+}
+
+static inline void dmakit_fdc_exit(void)
+{
+}
+#endif
 
 #endif /* _DMAKIT_H */

@@ -70,31 +70,39 @@ static void describe_page(struct dmakit_buffer *buf, pgoff_t index,
  * exported to modules. Each entry is read once; with interrupts off no page
  * table can be freed under the walk on x86 (freeing waits for an IPI or an
  * RCU grace period), and a 64-bit kernel reaches PTE pages through the
- * linear map (pte_offset_kernel()). What it reports may change as soon as
+ * linear map (pte_offset_kernel()). The next level is found with
+ * *_offset_lockless(), which take the entry's pointer as well as the value
+ * read: where a level is folded at run time (arm64 with LPA2 on a CPU
+ * without it: Debian's arm64 kernel on the zynqmp lane) the folded offset
+ * is computed from the pointer into the real table, so a pointer to a
+ * local copy would walk garbage. What it reports may change as soon as
  * it returns: it is a snapshot, as /proc/PID/pagemap is.
  */
 static u64 mapped_pfn(struct mm_struct *mm, unsigned long uva, bool *pmd)
 {
 	unsigned long irqflags;
-	pgd_t pgd;
-	p4d_t p4d;
-	pud_t pud;
+	pgd_t *pgdp, pgd;
+	p4d_t *p4dp, p4d;
+	pud_t *pudp, pud;
 	pmd_t pmdv;
 	pte_t pte;
 	u64 pfn = 0;
 
 	*pmd = false;
 	local_irq_save(irqflags);
-	pgd = READ_ONCE(*pgd_offset(mm, uva));
+	pgdp = pgd_offset(mm, uva);
+	pgd = READ_ONCE(*pgdp);
 	if (pgd_none(pgd) || pgd_bad(pgd))
 		goto out;
-	p4d = READ_ONCE(*p4d_offset(&pgd, uva));
+	p4dp = p4d_offset_lockless(pgdp, pgd, uva);
+	p4d = READ_ONCE(*p4dp);
 	if (p4d_none(p4d) || p4d_bad(p4d))
 		goto out;
-	pud = READ_ONCE(*pud_offset(&p4d, uva));
+	pudp = pud_offset_lockless(p4dp, p4d, uva);
+	pud = READ_ONCE(*pudp);
 	if (pud_none(pud) || pud_leaf(pud) || pud_bad(pud))
 		goto out;	/* no buffer is mapped by 1 GiB entries */
-	pmdv = READ_ONCE(*pmd_offset(&pud, uva));
+	pmdv = READ_ONCE(*pmd_offset_lockless(pudp, pud, uva));
 	if (pmd_leaf(pmdv)) {
 		if (pmd_present(pmdv)) {
 			pfn = pmd_pfn(pmdv) + ((uva & ~PMD_MASK) >> PAGE_SHIFT);

@@ -40,8 +40,10 @@ TEST_F(control, info_counts_the_device_nodes)
 {
 	struct dmakit_info info;
 	glob_t g;
+	int rc = glob("/dev/dmakit-*", 0, NULL, &g);
 
-	ASSERT_EQ(0, glob("/dev/dmakit-*", 0, NULL, &g));
+	/* no device node at all (the zynqmp lane): GLOB_NOMATCH, 0 paths */
+	ASSERT_TRUE(rc == 0 || rc == GLOB_NOMATCH) TH_LOG("glob: %d", rc);
 	ASSERT_EQ(0, ioctl(self->fd, DMAKIT_IOC_INFO, &info));
 	EXPECT_EQ(g.gl_pathc, info.num_devices);
 	/* the edu devices, and the floppy node on lanes with a floppy drive */
@@ -72,8 +74,11 @@ TEST_F(control, unknown_and_device_ioctls_are_enotty)
 TEST(control_ioctl_on_a_device_node_is_enotty)
 {
 	struct dmakit_info info;
-	int fd = open("/dev/dmakit-edu0", O_RDWR);
+	int fd;
 
+	if (!env_long("DMAKIT_EDU_COUNT", 2))
+		SKIP(return, "no edu device on this lane");
+	fd = open("/dev/dmakit-edu0", O_RDWR);
 	ASSERT_LE(0, fd);
 	EXPECT_EQ(-1, ioctl(fd, DMAKIT_IOC_INFO, &info));
 	EXPECT_EQ(ENOTTY, errno);

@@ -79,6 +79,9 @@
 #define SCRATCH_LEN	(128ul << 10)
 #define NERR		134	/* errno histogram: 0 = success, NERR = other */
 #define MEM_CAP		(8ul << 20)	/* buffer bytes a process keeps */
+#ifndef MAP_32BIT
+#define MAP_32BIT	0	/* x86-64 only; arm64 (the zynqmp lane) has none */
+#endif
 #define KADDR		0xffff888000000000ull
 
 #ifndef MAP_FIXED_NOREPLACE

@@ -4,6 +4,7 @@
  * what the kernel's own /proc/self/pagemap says (for the fault-mapped kinds;
  * pagemap does not look into VM_PFNMAP mappings).
  */
+#include <inttypes.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
 
@@ -41,10 +42,42 @@ static uint64_t pagemap_pfn(const void *va)
 	return e >> 63 ? e & ((1ull << 55) - 1) : 0;
 }
 
+/*
+ * The zone of a physical address as the kernel laid its zones out, from
+ * /proc/zoneinfo (start_pfn and spanned of each populated zone): the bounds
+ * are the architecture's (x86-64: DMA below 16 MiB, DMA32 below 4 GiB;
+ * arm64: DMA up to what the narrowest device reaches, on the zynqmp lane
+ * all of its 2 GiB). 0 if no zone spans it.
+ */
 static uint32_t zone_for(uint64_t phys)
 {
-	return phys < (16ull << 20) ? DMAKIT_ZONE_DMA :
-	       phys < (4ull << 30) ? DMAKIT_ZONE_DMA32 : DMAKIT_ZONE_NORMAL;
+	static const struct { const char *name; uint32_t zone; } names[] = {
+		{ "DMA", DMAKIT_ZONE_DMA }, { "DMA32", DMAKIT_ZONE_DMA32 },
+		{ "Normal", DMAKIT_ZONE_NORMAL }, { "Movable", DMAKIT_ZONE_MOVABLE },
+	};
+	uint64_t pfn = phys / PAGE, start = 0, spanned = 0;
+	uint32_t zone = 0, found = 0;
+	char line[256], name[32];
+	FILE *f = fopen("/proc/zoneinfo", "r");
+
+	if (!f)
+		return 0;
+	while (!found && fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "Node %*d, zone %31s", name) == 1) {
+			zone = 0;
+			for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+				if (!strcmp(name, names[i].name))
+					zone = names[i].zone;
+		} else if (sscanf(line, " spanned %" SCNu64, &spanned) == 1) {
+			continue;
+		} else if (sscanf(line, " start_pfn: %" SCNu64, &start) == 1) {
+			/* spanned comes before start_pfn in each zone's block */
+			if (zone && pfn >= start && pfn < start + spanned)
+				found = zone;
+		}
+	}
+	fclose(f);
+	return found;
 }
 
 FIXTURE(tr) {

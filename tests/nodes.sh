@@ -28,6 +28,7 @@ node() {
 
 node dmakit /devices/virtual/misc/dmakit 666
 for dev in /dev/dmakit-edu*; do
+	[ -e "$dev" ] || continue # no edu node (the zynqmp lane): skipped below
 	name=${dev#/dev/}
 	node "$name" "/devices/pci*/????:??:??.?/misc/$name" 600
 	pci=$(readlink -f "/sys/class/misc/$name/../..")
@@ -35,6 +36,10 @@ for dev in /dev/dmakit-edu*; do
 		[ "$(basename "$(readlink -f "$pci/subsystem")")" = pci -a \
 		  "$(basename "$(readlink -f "$pci/driver")")" = dmakit-edu ]
 done
+n=$(edu_nodes)
+tap_check "one edu node per edu device the lane has ($n)" [ "$n" -eq "$DMAKIT_EDU_COUNT" ]
+[ "$n" -gt 0 ] ||
+	tap_skip "dmakit-edu*: sysfs path, mode and PCI parent" "no edu device on this lane"
 if [ -e /dev/dmakit-fd0 ]; then
 	node dmakit-fd0 /devices/virtual/misc/dmakit-fd0 600
 else

@@ -12,7 +12,18 @@
 #              virtio disk (vda in the guest; the kernel needs VIRTIO_BLK)
 #   env        what the lane set up, for the tests (/etc/dmakit/lane.env)
 #   timeout    seconds for the whole boot
-# Two edu devices everywhere: one node per device is part of what is tested.
+#   console    the kernel console's serial port (ttyS0; zynqmp: ttyPS0); the
+#              TAP stream goes to the next one (ttyS1, ttyPS1)
+#   dtb        a device tree of the kernel's package (arm64), fixed up by
+#              vm/<dtb_fixup> before the boot
+#   preload    modules of /lib/dmakit (built by scripts/build-module) that
+#              /init loads before anything else
+#   suites     the lane's suites when not all of tests/run-suites (those left
+#              out are reported as skipped, with the lane's reason)
+# The architecture, hence QEMU's binary and the guest's userland, follows
+# from the kernel (scripts/kernel ID arch).
+# Two edu devices on every x86 lane (edu_pair): one node per device is part
+# of what is tested.
 
 # module_reload runs 50 load/use/unload cycles (the debug lane, iommu lanes);
 # on the stock kernel's `pc` machine each edu probe or remove costs ~0.23 s
@@ -21,6 +32,7 @@ pc_reload_cycles=20
 
 edu_pair() {
 	qemu_extra+=(-device "edu$1" -device "edu$1")
+	edu_count=2
 }
 
 # The full functional set (stock, iommu, iommu-lazy, bounce) runs on
@@ -132,4 +144,30 @@ lane_bench-bounce() {
 lane_bench-6.1() {
 	lane_bench
 	kernel=bench-6.1
+}
+
+# arm64: QEMU's xlnx-zcu102 (ZynqMP) with Debian's 6.12 for arm64, and a real
+# dmaengine provider: the 16 ZDMA channels, driven by Linux's zynqmp_dma
+# (Debian does not build it: scripts/build-module does, from linux-source),
+# on the board's device tree fixed up for a boot without firmware
+# (vm/zynqmp-dtb). No PCI here, so no edu and no node but the control one;
+# the lane runs the suites that need no edu device and the dmaengine one
+# (the channels, dmatest on each). 2 GiB, all below 4 GiB; no IOMMU (the
+# SMMU is left out); 2 CPUs (QEMU's default 4 A53 cost more under TCG).
+lane_zynqmp() {
+	kernel=deb6.12-arm64 machine=xlnx-zcu102 mem=2G
+	qemu_extra=(-smp 2)
+	console=ttyPS0 dtb=xilinx/zynqmp-zcu102-rev1.0.dtb dtb_fixup=zynqmp-dtb
+	preload=(zynqmp_dma)
+	# the others need an edu device (edu, edu_intx, xfer, xfer_intx, dio,
+	# removal, stress, security, clients, fuzz, cli, examples,
+	# module_reload), the PC's floppy controller (fdc) or our debug kernel
+	# with its edu (faultinject); kunit and debug_checks skip on Debian's
+	# kernel (no KUnit, no DMA-API debug, no kmemleak)
+	suites=(module_load control nodes buffer introspect kunit dmaengine module_unload debug_checks)
+	# cma=128M: room for a 64 MiB contig buffer (Debian's default is 64M)
+	append="cma=128M"
+	env=(DMAKIT_EXPECT_IOMMU=0 DMAKIT_EXPECT_BOUNCE=0 DMAKIT_HAS_CMA=1 DMAKIT_DMA_CHANNELS=16
+		"DMAKIT_LANE_SKIPPED='needs an edu device, the PC floppy controller or our debug kernel; xlnx-zcu102 has no PCI and no ISA'")
+	timeout=600
 }
