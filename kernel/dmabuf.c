@@ -438,6 +438,12 @@ int dmakit_import_map(struct dmakit_import *imp)
 	if (IS_ERR(sgt))
 		return PTR_ERR(sgt);
 	imp->sgt = sgt;
+	/*
+	 * Some exporters map with DMA_ATTR_SKIP_CPU_SYNC and leave the
+	 * syncs to the importer (DRM PRIME: vgem); ours syncs already, and a
+	 * second sync only repeats it
+	 */
+	dma_sync_sgtable_for_device(imp->attach->dev, sgt, imp->dir);
 	return 0;
 }
 
@@ -449,6 +455,8 @@ void dmakit_import_unmap(struct dmakit_import *imp)
 {
 	if (!imp->sgt)
 		return;
+	/* what the device wrote reaches the memory (swiotlb copies it back) */
+	dma_sync_sgtable_for_cpu(imp->attach->dev, imp->sgt, imp->dir);
 	dma_buf_unmap_attachment_unlocked(imp->attach, imp->sgt, imp->dir);
 	imp->sgt = NULL;
 }
