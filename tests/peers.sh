@@ -4,7 +4,8 @@
 # vm/mkinitramfs put them with NAME.order (their files in load order) or
 # NAME.missing (why this kernel has none). The dmabuf_peers suite calls it.
 # load: exit 2 with the reason on stdout when the kernel has no such module.
-# unload: removes what load inserted, in reverse order.
+# unload: removes what load inserted, in reverse order, but for the
+# dependencies another loaded module still holds.
 dir=/lib/dmakit/peers
 
 # the parameters each module gets
@@ -38,7 +39,13 @@ unload)
 	[ -r "$dir/$2.order" ] || exit 0
 	for ko in $(sed -n '1!G;h;$p' "$dir/$2.order"); do
 		loaded "$ko" || continue
-		rmmod "${ko%.ko}" || exit 1
+		# a dependency another peer still uses (our 7.3: drm and
+		# videodev both need i2c-core) goes with that peer
+		name=$(echo "${ko%.ko}" | tr - _)
+		[ "$ko" != "$2.ko" ] &&
+			[ -n "$(ls "/sys/module/$name/holders" 2>/dev/null)" ] &&
+			continue
+		rmmod "$name" || exit 1
 	done
 	;;
 *)
