@@ -8,7 +8,7 @@
  * 4 KiB window at device address 0x40000 (see docs/hardware.md for what
  * QEMU 7.2 really does, including the range check that stops the emulator).
  *
- * DMA goes through the engine layer (engine.c): edu is its first backend,
+ * DMA goes through the engine layer (dma/engine.c): edu is its first backend,
  * with one segment at a time in the window; the interrupt handler reports
  * each segment's end to the engine, which starts the next one.
  *
