@@ -135,9 +135,21 @@ static inline long vmstat_value(const char *name)
 	return v;
 }
 
-/* user pages pinned (FOLL_PIN) and not yet released, system-wide */
+/*
+ * User pages pinned (FOLL_PIN) and not yet released, system-wide. The
+ * counters keep per-CPU deltas that /proc/vmstat does not show until they
+ * are folded: writing /proc/sys/vm/stat_refresh (root) folds them first,
+ * or a pin and its release on two CPUs may differ by a few pages.
+ */
 static inline long pins_held(void)
 {
+	int fd = open("/proc/sys/vm/stat_refresh", O_WRONLY);
+
+	if (fd >= 0) {
+		if (write(fd, "1", 1) < 0)
+			perror("stat_refresh");
+		close(fd);
+	}
 	return vmstat_value("nr_foll_pin_acquired") -
 	       vmstat_value("nr_foll_pin_released");
 }
