@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * dmakit internals shared between the files of the module.
+ * dmakit internals shared between the files of the module, whatever their
+ * layer (core/, dma/, backends/; the Kbuild puts this directory on the
+ * include path). Each declaration names the file that defines it.
  */
 #ifndef _DMAKIT_H
 #define _DMAKIT_H
@@ -102,14 +104,14 @@ struct dmakit_buffer {
  */
 #define dmakit_sees_addresses() ns_capable_noaudit(&init_user_ns, CAP_SYS_ADMIN)
 
-/* core.c: the device that stands for "no particular hardware" (64-bit DMA) */
+/* core/main.c: the device that stands for "no particular hardware" (64-bit DMA) */
 struct device *dmakit_alloc_device(void);
 
-/* core.c: how many device nodes exist, for DMAKIT_IOC_INFO */
+/* core/main.c: how many device nodes exist, for DMAKIT_IOC_INFO */
 void dmakit_device_added(void);
 void dmakit_device_removed(void);
 
-/* buffer.c: buffer objects and their fds */
+/* core/buffer.c: buffer objects and their fds */
 long dmakit_buffer_alloc(struct dmakit_alloc __user *uarg,
 			 struct dmakit_buffer_owner *owner);
 struct file *dmakit_buffer_create(struct dmakit_alloc *arg,
@@ -124,7 +126,7 @@ void dmakit_buffer_copy_kernel(struct dmakit_buffer *buf, u64 off, void *kbuf,
 			       size_t len, bool to_buffer);
 struct page *dmakit_buffer_page(struct dmakit_buffer *buf, pgoff_t index);
 
-/* revoke.c: buffers that belong to a device go with it */
+/* core/revoke.c: buffers that belong to a device go with it */
 struct dmakit_buffer_owner *dmakit_owner_new(struct device *dev);
 void dmakit_owner_put(struct dmakit_buffer_owner *owner);
 struct device *dmakit_owner_device(struct dmakit_buffer_owner *owner);
@@ -154,7 +156,7 @@ void dmakit_buffer_vma_count(struct dmakit_buffer *buf,
 			     struct vm_area_struct *vma, bool add);
 void dmakit_buffer_free_memory(struct dmakit_buffer *buf);
 
-/* dmabuf.c: a buffer as a dma-buf; a dma-buf as one side of a transfer */
+/* core/dmabuf.c: a buffer as a dma-buf; a dma-buf as one side of a transfer */
 long dmakit_buffer_export(struct file *file, struct dmakit_export __user *uarg);
 
 /**
@@ -178,11 +180,11 @@ void dmakit_import_unmap(struct dmakit_import *imp);
 void dmakit_import_put(struct dmakit_import *imp);
 const void *dmakit_import_memory(const struct dmakit_import *imp);
 
-/* introspect.c: every address of a buffer's pages */
+/* core/introspect.c: every address of a buffer's pages */
 long dmakit_buffer_translate(struct file *file,
 			     struct dmakit_translate __user *uarg);
 
-/* mmap.c: mapping a buffer into user space, per kind */
+/* core/mmap.c: mapping a buffer into user space, per kind */
 int dmakit_buffer_mmap(struct file *file, struct vm_area_struct *vma);
 int dmakit_remap_prepare(struct vm_area_struct *vma);
 unsigned long dmakit_buffer_get_unmapped_area(struct file *file,
@@ -204,7 +206,7 @@ unsigned long dmakit_buffer_get_unmapped_area(struct file *file,
  * @inflight:    pages of user memory the asynchronous requests of the
  *               file hold (pinned, or io_uring's fixed buffers), counted
  *               per pin: XFER_USER's until reaped, read/write's until
- *               completed; bounded by max_inflight_mb (xfer.c).
+ *               completed; bounded by max_inflight_mb (dma/umem.c).
  * @want:        pages of the last submission refused for lack of room, so
  *               that poll reports room only when it fits; 0 after one fit.
  * @wait:        woken when a request of this client ends or gives its
@@ -222,36 +224,41 @@ struct dmakit_client {
 	wait_queue_head_t wait;
 };
 
-/* xfer.c: the mapping layer and transfer requests */
+/* dma/map.c, dma/stage.c: the mapping layer and the engine's staging memory */
 bool dmakit_dma_translated(struct device *dev);
 int dmakit_stage_pool_create(struct dmakit_engine *eng);
 void dmakit_stage_pool_destroy(struct dmakit_engine *eng);
+
+/* dma/client.c: an open device file's asynchronous transfers */
 void dmakit_client_init(struct dmakit_client *client,
 			struct dmakit_engine *eng);
 void dmakit_client_release(struct dmakit_client *client);
 __poll_t dmakit_client_poll(struct dmakit_client *client, struct file *file,
 			    poll_table *wait);
-long dmakit_xfer_ioctl(struct dmakit_client *client,
-		       struct dmakit_xfer __user *uarg);
 long dmakit_xfer_reap(struct dmakit_client *client,
 		      struct dmakit_xfer_reap __user *uarg);
+
+/* dma/xfer.c: transfer requests, their ioctls, edu's test paths */
+long dmakit_xfer_ioctl(struct dmakit_client *client,
+		       struct dmakit_xfer __user *uarg);
 long dmakit_xfer_user_ioctl(struct dmakit_client *client,
 			    struct dmakit_xfer_user __user *uarg);
-ssize_t dmakit_xfer_iter(struct dmakit_client *client, struct kiocb *iocb,
-			 struct iov_iter *iter, bool to_device);
 int dmakit_xfer_loopback(struct dmakit_engine *eng, struct page *pages[2],
 			 u32 len, dma_addr_t dma[2], bool bounced[2],
 			 bool *leaked);
-
 int dmakit_xfer_stray(struct dmakit_engine *eng, u32 len, u64 *addr,
 		      u32 *landed);
 
-/* edu.c: the edu PCI driver */
+/* dma/umem.c: read/write of a device node on the caller's own pages */
+ssize_t dmakit_xfer_iter(struct dmakit_client *client, struct kiocb *iocb,
+			 struct iov_iter *iter, bool to_device);
+
+/* backends/edu.c: the edu PCI driver */
 int dmakit_edu_init(void);
 void dmakit_edu_exit(void);
 
 /**
- * struct dmakit_isa_buf - memory an 8237 channel can reach (isa.c).
+ * struct dmakit_isa_buf - memory an 8237 channel can reach (backends/isa.c).
  * @vaddr: kernel address (linear map).
  * @bus:   ISA bus address: below 16 MiB, the block within one 64 KiB page.
  * @size:  bytes asked for.
@@ -272,7 +279,7 @@ struct dmakit_isa_chan {
 	unsigned int dmanr;
 };
 
-/* isa.c: ISA DMA through the 8237 (<asm/dma.h>) */
+/* backends/isa.c: ISA DMA through the 8237 (<asm/dma.h>) */
 bool dmakit_isa_reachable(unsigned long bus, size_t len);
 int dmakit_isa_buf_alloc(struct dmakit_isa_buf *buf, size_t size);
 void dmakit_isa_buf_free(struct dmakit_isa_buf *buf);
@@ -285,9 +292,9 @@ int dmakit_isa_program(struct dmakit_isa_chan *chan,
 unsigned int dmakit_isa_stop(struct dmakit_isa_chan *chan);
 
 /*
- * fdc.c: the floppy controller on ISA DMA, /dev/dmakit-fd0; built only
- * with the ISA DMA API (kernel/Kbuild): elsewhere there is no controller
- * to find, as on a PC without one
+ * backends/fdc_node.c: the floppy controller on ISA DMA, /dev/dmakit-fd0;
+ * built only with the ISA DMA API (kernel/Kbuild): elsewhere there is no
+ * controller to find, as on a PC without one
  */
 #if IS_ENABLED(CONFIG_ISA_DMA_API)
 int dmakit_fdc_init(void);

@@ -48,12 +48,31 @@ struct dmakit_seg {
  * @reset:  forget a segment whose completion was lost (acknowledge stale
  *          causes), so that the next segment starts from a clean state.
  *          Same context as @start.
+ * @terminate: optional, for a controller that can abort a transfer: stop
+ *          the segment in flight now. Same context as @start. Called when
+ *          the running request is cancelled (signal, close, removal); the
+ *          engine then ends the segment itself, and the backend must not
+ *          report its completion afterwards. Without it (edu) a cancelled
+ *          request stops after its segment in flight ends by itself.
+ * @synchronize: optional, with @terminate: wait until a terminated segment
+ *          can no longer touch memory. Process context (the engine's
+ *          worker, before the request's memory is unmapped), no lock held.
+ *
+ * A DMA controller driven through dmaengine fits the same table: @start
+ * preps a memcpy (or slave) descriptor from the segment's bus address,
+ * length and direction to the device side at @dev_off, submits it and
+ * issues pending, and its completion callback calls
+ * dmakit_engine_seg_irq() (safe in any context); @busy asks
+ * dmaengine_tx_status() of its cookie; @reset and @terminate are
+ * dmaengine_terminate_async(), @synchronize dmaengine_synchronize().
  */
 struct dmakit_engine_ops {
 	void (*start)(struct dmakit_engine *eng, const struct dmakit_seg *seg,
 		      bool irq);
 	bool (*busy)(struct dmakit_engine *eng);
 	void (*reset)(struct dmakit_engine *eng);
+	void (*terminate)(struct dmakit_engine *eng);
+	void (*synchronize)(struct dmakit_engine *eng);
 };
 
 /**
@@ -91,6 +110,8 @@ enum dmakit_req_state {
  * @prepared:  @ops->prepare succeeded: @ops->finish must run.
  * @cancel:    stop after the segment in flight (engine lock).
  * @leak:      the device may still write the memory: never unmap it.
+ * @terminated: its segment in flight was aborted (ops->terminate): the
+ *             worker synchronizes with the backend before finishing it.
  * @status:    0 or a negative errno, final when @ops->release runs.
  * @bytes:     bytes the request moves, for statistics.
  * @bounced:   DMA segments its mappings bounced through swiotlb (ditto).
@@ -108,6 +129,7 @@ struct dmakit_req {
 	bool prepared;
 	bool cancel;
 	bool leak;
+	bool terminated;
 	int status;
 	u64 bytes;
 	unsigned int bounced;

@@ -209,7 +209,7 @@ static inline long set_param(const char *name, long value)
 }
 
 /*
- * The module's fault-injection points (kernel/fault.c): one debugfs
+ * The module's fault-injection points (kernel/core/fault.c): one debugfs
  * directory each under FAULT_DIR (dma_map, drop_irq, fdc_mask_channel,
  * fdc_bad_sector) with the fault-injection framework's files: the kernel's
  * own fault_attr where it has CONFIG_FAULT_INJECTION_DEBUG_FS, the

@@ -1,5 +1,5 @@
 #!/bin/sh
-# The module's KUnit suites (kernel/*_kunit.c) ran when it was loaded; report
+# The module's KUnit suites (kernel/*/*_kunit.c) ran when it was loaded; report
 # each of their cases. Only kernels with KUnit (our debug kernel) have them.
 # The KTAP comes from the kernel log: debugfs keeps only 512 bytes of log per
 # case, so a failing case's messages can push its own result line out there.

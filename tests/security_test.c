@@ -889,7 +889,7 @@ static void child_fault_points(void *ctx)
 }
 
 /*
- * The fault-injection points (kernel/fault.c: fail a DMA mapping, drop a
+ * The fault-injection points (kernel/core/fault.c: fail a DMA mapping, drop a
  * completion interrupt, leave the floppy's DMA channel masked, ask for a
  * sector the track lacks) are test hooks, not module parameters: debugfs
  * files, root's, mode 0600, which uid 65534 can neither read nor write

@@ -32,7 +32,7 @@
  * entries are copied, so the zap finds it or it copies nothing.
  *
  * Transfers need none of this: a coherent buffer reaches only its own
- * device's engine (xfer.c refuses another), whose prepare and finish steps
+ * device's engine (dma/map.c refuses another), whose prepare and finish steps
  * touch the memory, and dmakit_engine_stop() has ended them all before the
  * device's removal revokes anything.
  *

@@ -5,7 +5,9 @@
  * off, as from the backend's handler), and the engine must start the next
  * segment right there, end the request after its last one, count an
  * interrupt that ends nothing as stale, and stop a cancelled request after
- * its segment in flight. engine.c includes this file at its end when the
+ * its segment in flight, or at once where the backend can abort it
+ * (terminate, then synchronize before the memory is unmapped, as a
+ * dmaengine channel would). engine.c includes this file at its end when the
  * kernel has KUnit (see edu_kunit.c).
  */
 #include <kunit/test.h>
@@ -26,6 +28,10 @@ struct kt_engine {
 	struct dmakit_seg segs[KT_SEGS];
 	unsigned int finished;
 	struct completion released;
+	/* a backend that can abort a segment */
+	unsigned int terminated;
+	unsigned int synced;
+	unsigned int finished_at_sync;
 };
 
 static void kt_start(struct dmakit_engine *eng, const struct dmakit_seg *seg,
@@ -52,6 +58,28 @@ static const struct dmakit_engine_ops kt_engine_ops = {
 	.start = kt_start,
 	.busy = kt_busy,
 	.reset = kt_reset,
+};
+
+static void kt_terminate(struct dmakit_engine *eng)
+{
+	container_of(eng, struct kt_engine, eng)->terminated++;
+}
+
+static void kt_synchronize(struct dmakit_engine *eng)
+{
+	struct kt_engine *kt = container_of(eng, struct kt_engine, eng);
+
+	kt->synced++;
+	kt->finished_at_sync = kt->finished;
+}
+
+/* as a dmaengine channel: it can abort a segment */
+static const struct dmakit_engine_ops kt_abort_engine_ops = {
+	.start = kt_start,
+	.busy = kt_busy,
+	.reset = kt_reset,
+	.terminate = kt_terminate,
+	.synchronize = kt_synchronize,
 };
 
 static int kt_prepare(struct dmakit_req *req)
@@ -101,7 +129,8 @@ static void kt_engine_stop(struct kt_engine *kt)
  * An engine with one request submitted and its first segment started. The
  * suites run before the module's init: the engine gets a device of its own.
  */
-static struct kt_engine *kt_engine_running(struct kunit *test)
+static struct kt_engine *kt_engine_run(struct kunit *test,
+				       const struct dmakit_engine_ops *ops)
 {
 	struct kt_engine *kt = kunit_kzalloc(test, sizeof(*kt), GFP_KERNEL);
 
@@ -112,7 +141,7 @@ static struct kt_engine *kt_engine_running(struct kunit *test)
 			       PTR_ERR(kt->dev));
 	init_completion(&kt->first);
 	init_completion(&kt->released);
-	dmakit_engine_init(&kt->eng, &kt_engine_ops, kt->dev, "kunit",
+	dmakit_engine_init(&kt->eng, ops, kt->dev, "kunit",
 			   DMAKIT_EDU_WINDOW_MAX);
 	dmakit_req_init(&kt->req, &kt_req_ops);
 	if (dmakit_engine_submit(&kt->eng, &kt->req)) {
@@ -126,6 +155,11 @@ static struct kt_engine *kt_engine_running(struct kunit *test)
 		return NULL;
 	}
 	return kt;
+}
+
+static struct kt_engine *kt_engine_running(struct kunit *test)
+{
+	return kt_engine_run(test, &kt_engine_ops);
 }
 
 /* the request ended: wait for its release, then stop the engine */
@@ -216,10 +250,37 @@ static void engine_cancel_stops_after_the_segment_in_flight(struct kunit *test)
 	kt_engine_stop(kt);
 }
 
+static void engine_cancel_aborts_where_the_backend_can(struct kunit *test)
+{
+	struct kt_engine *kt = kt_engine_run(test, &kt_abort_engine_ops);
+	struct dmakit_engine_stats st;
+
+	if (!kt)
+		return;
+	kt->busy = true;	/* left alone, the segment would go on */
+	dmakit_engine_cancel(&kt->eng, &kt->req);
+	KUNIT_EXPECT_EQ(test, kt->terminated, 1U);
+	/* ended without its interrupt; unmapped only after synchronize */
+	kt_engine_end(test, kt);
+	KUNIT_EXPECT_EQ(test, kt->req.status, -EINTR);
+	KUNIT_EXPECT_EQ(test, kt->nstarted, 1U);
+	KUNIT_EXPECT_EQ(test, kt->synced, 1U);
+	KUNIT_EXPECT_EQ(test, kt->finished_at_sync, 0U);
+	KUNIT_EXPECT_EQ(test, kt->finished, 1U);
+	/* a late completion of the aborted segment ends nothing */
+	kt->busy = false;
+	kt_irq(kt);
+	dmakit_engine_get_stats(&kt->eng, &st);
+	KUNIT_EXPECT_EQ(test, st.cancelled, 1ULL);
+	KUNIT_EXPECT_EQ(test, st.stale_irqs, 1ULL);
+	kt_engine_stop(kt);
+}
+
 static struct kunit_case engine_kunit_cases[] = {
 	KUNIT_CASE(engine_chains_segments_from_the_interrupt),
 	KUNIT_CASE(engine_counts_interrupts_that_end_nothing),
 	KUNIT_CASE(engine_cancel_stops_after_the_segment_in_flight),
+	KUNIT_CASE(engine_cancel_aborts_where_the_backend_can),
 	{}
 };
 

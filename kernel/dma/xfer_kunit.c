@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * KUnit tests of xfer.c's request checks and segment building. xfer.c
+ * KUnit tests of the transfer requests' checks (xfer.c) and the mapping
+ * layer's segment building (map.c, whose helpers xfer.h declares). xfer.c
  * includes this file at its end when the kernel has KUnit (see
  * edu_kunit.c): bounds of a transfer against the device window, the sg
  * entries built from runs of pages (merged while physically contiguous,

@@ -4,15 +4,16 @@
  * fault-injection framework (Documentation/fault-injection/).
  *
  * Points, each a directory of /sys/kernel/debug/dmakit/:
- *   dma_map           xfer.c: a DMA mapping call of the transfer path
+ *   dma_map           dma/map.c, dma/stage.c: a DMA mapping call of the
+ *                     transfer path
  *                     (dma_map_single/page/sgtable of a request's side, a
  *                     staging dma_pool chunk) fails as if the DMA API had
  *                     refused it
- *   drop_irq          engine.c: a DMA segment runs without its completion
+ *   drop_irq          dma/engine.c: a DMA segment runs without its completion
  *                     interrupt, so the watchdog's timeout path runs
- *   fdc_mask_channel  fdc.c: a floppy transfer leaves ISA DMA channel 2
+ *   fdc_mask_channel  backends/fdc.c: a floppy transfer leaves ISA DMA channel 2
  *                     masked; the controller waits for DMA that never comes
- *   fdc_bad_sector    fdc.c: a floppy transfer asks for sector 19, which a
+ *   fdc_bad_sector    backends/fdc.c: a floppy transfer asks for sector 19, which a
  *                     1.44 MB track does not have
  *
  * Each directory has the framework's files, root's and mode 0600:

@@ -2,15 +2,20 @@
 /*
  * dmakit edu engine: a PCI driver for QEMU's educational device (1234:11e8).
  *
- * One node per device, /dev/dmakit-edu<N>. The device has a 1 MiB MMIO BAR
- * with a few registers, a factorial unit that raises an interrupt when it is
- * done, an interrupt raise/ack pair and a DMA engine whose device side is a
- * 4 KiB window at device address 0x40000 (see docs/hardware.md for what
- * QEMU 7.2 really does, including the range check that stops the emulator).
+ * One node per device, /dev/dmakit-edu<N>, served by the device core
+ * (core/node.c, node.h): this backend registers it and keeps what is edu's
+ * own: PCI probe and remove, the interrupt, the registers, the engine ops,
+ * its extra ioctls (LIVENESS, FACTORIAL, RAISE_IRQ, LOOPBACK, STRAY) and
+ * the description of BAR0 that the core maps. The device has a 1 MiB MMIO
+ * BAR with a few registers, a factorial unit that raises an interrupt when
+ * it is done, an interrupt raise/ack pair and a DMA engine whose device
+ * side is a 4 KiB window at device address 0x40000 (see docs/hardware.md
+ * for what QEMU 7.2 really does, including the range check that stops the
+ * emulator).
  *
- * DMA goes through the engine layer (engine.c): edu is its first backend,
- * with one segment at a time in the window; the interrupt handler reports
- * each segment's end to the engine, which starts the next one.
+ * DMA goes through the engine layer (dma/engine.c): edu is its first
+ * backend, with one segment at a time in the window; the interrupt handler
+ * reports each segment's end to the engine, which starts the next one.
  *
  * Locking:
  * - edu->lock (mutex) serialises the register commands other than DMA
@@ -19,40 +24,30 @@
  * - edu->irq_lock (spinlock, taken in hard-irq context) guards the causes
  *   the interrupt handler collected (irq_pending) and irq_count.
  * - the DMA registers belong to the engine: they are written only under
- *   edu->engine.lock (engine ops).
+ *   the engine's lock (engine ops).
  *
- * - edu->files_lock (mutex) guards the list of open files (edu->files).
- *
- * Lifetime: struct dmakit_edu is refcounted. The PCI device holds one
- * reference from probe to remove, every open file holds one, so a file
- * opened before the device was unbound answers ENODEV instead of touching
- * freed memory. Removal (edu_remove()) stops the engine, whose alive
- * section (dmakit_engine_enter()) then refuses whatever would reach the
- * device or the DMA API outside a request, and zaps every user mapping of
- * BAR0 through the open files' mappings: BAR0 is faulted in page by page
- * inside the alive section, so a touch after removal is SIGBUS. Then it
- * revokes the coherent buffers made on the node (edu->owner, revoke.c):
- * their memory goes back while the device is still there, and their
- * mappings are zapped too.
+ * Lifetime: struct dmakit_edu embeds its node, whose references (the
+ * registration's, one per open file) keep it: the core calls
+ * edu_node_release() after the last. Removal (edu_remove()) unregisters
+ * the node first, which sets edu->gone (edu_quiesce()), stops the engine,
+ * zaps BAR0's user mappings and revokes the coherent buffers made on the
+ * node (core/node.c says how and in which order); then the device's
+ * interrupt, bus mastering and staging memory go.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/capability.h>
 #include <linux/device.h>
 #include <linux/dma-mapping.h>
-#include <linux/fs.h>
 #include <linux/gfp.h>
 #include <linux/idr.h>
 #include <linux/interrupt.h>
 #include <linux/io.h>
-#include <linux/kref.h>
 #include <linux/mm.h>
-#include <linux/miscdevice.h>
 #include <linux/module.h>
 #include <linux/mutex.h>
 #include <linux/overflow.h>
 #include <linux/pci.h>
-#include <linux/security.h>
 #include <linux/slab.h>
 #include <linux/spinlock.h>
 #include <linux/uaccess.h>
@@ -62,6 +57,7 @@
 
 #include "compat.h"
 #include "dmakit.h"
+#include "node.h"
 
 #define EDU_VENDOR_ID		0x1234
 #define EDU_DEVICE_ID		0x11e8
@@ -107,22 +103,16 @@ MODULE_PARM_DESC(dma_bits,
 static DEFINE_IDA(edu_ida);
 
 struct dmakit_edu {
-	struct pci_dev *pdev;
+	struct dmakit_node node;	/* the device core's: node, engine */
+	struct pci_dev *pdev;		/* held */
 	void __iomem *regs;
-	struct miscdevice misc;
-	char name[32];
 	int index;
 	unsigned int irq_mode;	/* DMAKIT_IRQ_* */
 	int irq;
 	u32 hw_id;
-	struct kref ref;
 
-	struct dmakit_buffer_owner *owner;	/* its coherent buffers */
-	struct mutex files_lock;	/* guards files */
-	struct list_head files;		/* open files (struct edu_file) */
 	struct mutex lock;	/* serialises register commands; guards gone */
 	bool gone;		/* removed from the bus: commands get ENODEV */
-	struct dmakit_engine engine;	/* DMA: queue, chaining, watchdog */
 
 	spinlock_t irq_lock;	/* guards irq_pending, irq_count */
 	u32 irq_pending;	/* causes acked by the handler, not yet consumed */
@@ -130,22 +120,15 @@ struct dmakit_edu {
 	wait_queue_head_t irq_wait;
 };
 
-static void edu_release(struct kref *ref)
+static struct dmakit_edu *edu_of_node(struct dmakit_node *node)
 {
-	struct dmakit_edu *edu = container_of(ref, struct dmakit_edu, ref);
-
-	dmakit_owner_put(edu->owner);
-	pci_dev_put(edu->pdev);
-	kfree(edu);
+	return container_of(node, struct dmakit_edu, node);
 }
 
-/* what an open file of a device node holds */
-struct edu_file {
-	struct dmakit_edu *edu;
-	struct file *file;
-	struct list_head node;		/* in edu->files */
-	struct dmakit_client client;
-};
+static struct dmakit_edu *edu_of_engine(struct dmakit_engine *eng)
+{
+	return container_of(eng, struct dmakit_edu, node.engine);
+}
 
 static unsigned long edu_timeout(void)
 {
@@ -168,7 +151,7 @@ static irqreturn_t edu_irq_handler(int irq, void *data)
 	edu->irq_count++;
 	spin_unlock(&edu->irq_lock);
 	if (causes & EDU_IRQ_DMA)
-		dmakit_engine_seg_irq(&edu->engine);
+		dmakit_engine_seg_irq(&edu->node.engine);
 	if (causes & ~EDU_IRQ_DMA)
 		wake_up(&edu->irq_wait);
 	return IRQ_HANDLED;
@@ -276,7 +259,7 @@ static long edu_factorial(struct dmakit_edu *edu,
 					left)) {
 			dev_warn(&edu->pdev->dev,
 				 "%s: factorial interrupt timed out\n",
-				 edu->name);
+				 edu->node.name);
 			err = -ETIMEDOUT;
 			goto out_unlock;
 		}
@@ -314,7 +297,7 @@ static long edu_raise_irq(struct dmakit_edu *edu,
 				edu_take_causes(edu, arg.causes, &arg.seen),
 				edu_timeout())) {
 		dev_warn(&edu->pdev->dev, "%s: raised interrupt not delivered\n",
-			 edu->name);
+			 edu->node.name);
 		err = -ETIMEDOUT;
 	}
 	arg.irq_count = edu_irq_count(edu);
@@ -338,11 +321,11 @@ static bool edu_window_ok(u32 offset, u32 len)
 	       end <= DMAKIT_EDU_WINDOW_MAX;
 }
 
-/* engine ops: the DMA registers; called under edu->engine.lock */
+/* engine ops: the DMA registers; called under the engine's lock */
 static void edu_dma_start(struct dmakit_engine *eng, const struct dmakit_seg *seg,
 			  bool irq)
 {
-	struct dmakit_edu *edu = container_of(eng, struct dmakit_edu, engine);
+	struct dmakit_edu *edu = edu_of_engine(eng);
 	u64 window = EDU_WINDOW_ADDR + seg->dev_off;
 	u64 cmd = EDU_DMA_START;
 
@@ -361,14 +344,14 @@ static void edu_dma_start(struct dmakit_engine *eng, const struct dmakit_seg *se
 
 static bool edu_dma_busy(struct dmakit_engine *eng)
 {
-	struct dmakit_edu *edu = container_of(eng, struct dmakit_edu, engine);
+	struct dmakit_edu *edu = edu_of_engine(eng);
 
 	return readq(edu->regs + EDU_REG_DMA_CMD) & EDU_DMA_START;
 }
 
 static void edu_dma_reset(struct dmakit_engine *eng)
 {
-	struct dmakit_edu *edu = container_of(eng, struct dmakit_edu, engine);
+	struct dmakit_edu *edu = edu_of_engine(eng);
 
 	/* a late completion must not end the next segment */
 	iowrite32(EDU_IRQ_DMA, edu->regs + EDU_REG_IRQ_ACK);
@@ -419,7 +402,7 @@ static long edu_loopback(struct dmakit_edu *edu,
 	/* poison: data that did not come from the device must not pass */
 	memset(page_address(pages[1]), 0xa5, PAGE_SIZE);
 
-	err = dmakit_xfer_loopback(&edu->engine, pages, arg.len, dma, bounced,
+	err = dmakit_xfer_loopback(&edu->node.engine, pages, arg.len, dma, bounced,
 				   &leaked);
 	if (leaked)
 		return err;	/* the device may still use the pages */
@@ -466,7 +449,7 @@ static long edu_stray(struct dmakit_edu *edu,
 		return -EFAULT;
 	if (arg.pad)
 		return -EINVAL;
-	err = dmakit_xfer_stray(&edu->engine, arg.len, &addr, &landed);
+	err = dmakit_xfer_stray(&edu->node.engine, arg.len, &addr, &landed);
 	if (err && err != -EINTR && err != -ETIMEDOUT)
 		return err;
 	arg.status = err;
@@ -475,197 +458,32 @@ static long edu_stray(struct dmakit_edu *edu,
 	return copy_to_user(uarg, &arg, sizeof(arg)) ? -EFAULT : 0;
 }
 
-static long edu_dev_info(struct dmakit_edu *edu,
-			 struct dmakit_dev_info __user *uarg)
+/* DMAKIT_IOC_DEV_INFO: what the core does not know of the device */
+static void edu_describe(struct dmakit_node *node, struct dmakit_dev_info *info)
 {
+	struct dmakit_edu *edu = edu_of_node(node);
 	struct pci_dev *pdev = edu->pdev;
-	struct dmakit_dev_info info = {
-		.engine = DMAKIT_ENGINE_EDU,
-		.irq_mode = edu->irq_mode,
-		.irq = edu->irq,
-		.dma_mask_bits = dma_bits,
-		.vendor = pdev->vendor,
-		.device = pdev->device,
-		.revision = pdev->revision,
-		.hw_id = edu->hw_id,
-		.iommu = dmakit_dma_translated(&pdev->dev),
-		.bar_len = pci_resource_len(pdev, 0),
-		.index = edu->index,
-		.window = edu->engine.window,
-	};
 
-	strscpy(info.name, edu->name, sizeof(info.name));
-	strscpy(info.bus_id, pci_name(pdev), sizeof(info.bus_id));
-	return copy_to_user(uarg, &info, sizeof(info)) ? -EFAULT : 0;
+	info->engine = DMAKIT_ENGINE_EDU;
+	info->irq_mode = edu->irq_mode;
+	info->irq = edu->irq;
+	info->dma_mask_bits = dma_bits;
+	info->vendor = pdev->vendor;
+	info->device = pdev->device;
+	info->revision = pdev->revision;
+	info->hw_id = edu->hw_id;
+	info->bar_len = pci_resource_len(pdev, 0);
+	info->index = edu->index;
+	strscpy(info->bus_id, pci_name(pdev), sizeof(info->bus_id));
 }
 
-static int edu_open(struct inode *inode, struct file *file)
+/* the ioctls that are edu's own; the core serves the others */
+static long edu_ioctl(struct dmakit_node *node, unsigned int cmd,
+		      void __user *uarg)
 {
-	struct dmakit_edu *edu = container_of(file->private_data,
-					      struct dmakit_edu, misc);
-	struct edu_file *ef;
-
-	ef = kzalloc_obj(*ef, GFP_KERNEL_ACCOUNT);
-	if (!ef)
-		return -ENOMEM;
-	/* misc_open holds misc_mtx: remove() cannot have dropped its ref yet */
-	kref_get(&edu->ref);
-	ef->edu = edu;
-	ef->file = file;
-	dmakit_client_init(&ef->client, &edu->engine);
-	file->private_data = ef;
-	mutex_lock(&edu->files_lock);
-	list_add(&ef->node, &edu->files);
-	mutex_unlock(&edu->files_lock);
-	/* read/write go straight to user pages: O_DIRECT means what it says */
-	file->f_mode |= FMODE_CAN_ODIRECT;
-	return 0;
-}
-
-static int edu_release_file(struct inode *inode, struct file *file)
-{
-	struct edu_file *ef = file->private_data;
-	struct dmakit_edu *edu = ef->edu;
-
-	mutex_lock(&edu->files_lock);
-	list_del(&ef->node);
-	mutex_unlock(&edu->files_lock);
-	dmakit_client_release(&ef->client);
-	kref_put(&edu->ref, edu_release);
-	kfree(ef);
-	return 0;
-}
-
-/*
- * BAR0, one page per fault, inside the alive section: once the device is
- * going away no page goes in, and edu_remove() zaps those that are.
- */
-static vm_fault_t edu_bar_fault(struct vm_fault *vmf)
-{
-	struct vm_area_struct *vma = vmf->vma;
-	struct edu_file *ef = vma->vm_file->private_data;
-	struct dmakit_edu *edu = ef->edu;
-	vm_fault_t ret;
-
-	if (vmf->pgoff >= pci_resource_len(edu->pdev, 0) >> PAGE_SHIFT)
-		return VM_FAULT_SIGBUS;	/* VM_DONTEXPAND: never seen */
-	if (dmakit_engine_enter(&edu->engine))
-		return VM_FAULT_SIGBUS;
-	ret = vmf_insert_pfn(vma, vmf->address & PAGE_MASK,
-			     PHYS_PFN(pci_resource_start(edu->pdev, 0)) +
-			     vmf->pgoff);
-	dmakit_engine_exit(&edu->engine);
-	return ret;
-}
-
-static const struct vm_operations_struct edu_bar_vm_ops = {
-	.fault = edu_bar_fault,
-};
-
-/*
- * BAR0 for user-space register access. A process that can program the DMA
- * registers can make the device write any memory: CAP_SYS_RAWIO only, as
- * for /dev/mem, and not under lockdown (as sysfs's resource files).
- * Uncached, MAP_SHARED, inside the BAR (EINVAL beyond it), filled by
- * edu_bar_fault().
- */
-static int edu_mmap(struct file *file, struct vm_area_struct *vma)
-{
-	struct edu_file *ef = file->private_data;
-	struct dmakit_edu *edu = ef->edu;
-	unsigned long bar_pages;
-	int err;
-
-	if (!capable(CAP_SYS_RAWIO))
-		return -EPERM;
-	err = security_locked_down(LOCKDOWN_PCI_ACCESS);
-	if (err)
-		return err;
-	if (!(vma->vm_flags & VM_MAYSHARE))
-		return -EINVAL;
-	bar_pages = pci_resource_len(edu->pdev, 0) >> PAGE_SHIFT;
-	if (vma->vm_pgoff >= bar_pages ||
-	    vma_pages(vma) > bar_pages - vma->vm_pgoff)
-		return -EINVAL;
-	err = dmakit_engine_enter(&edu->engine);
-	if (err)
-		return err;
-	vma->vm_page_prot = pgprot_noncached(vma->vm_page_prot);
-	vm_flags_set(vma, VM_IO | VM_PFNMAP | VM_DONTEXPAND | VM_DONTDUMP);
-	vma->vm_ops = &edu_bar_vm_ops;
-	dmakit_engine_exit(&edu->engine);
-	return 0;
-}
-
-/* read/write: the caller's memory and the device window (file position) */
-static ssize_t edu_read_iter(struct kiocb *iocb, struct iov_iter *to)
-{
-	struct edu_file *ef = iocb->ki_filp->private_data;
-
-	return dmakit_xfer_iter(&ef->client, iocb, to, false);
-}
-
-static ssize_t edu_write_iter(struct kiocb *iocb, struct iov_iter *from)
-{
-	struct edu_file *ef = iocb->ki_filp->private_data;
-
-	return dmakit_xfer_iter(&ef->client, iocb, from, true);
-}
-
-static loff_t edu_llseek(struct file *file, loff_t offset, int whence)
-{
-	struct edu_file *ef = file->private_data;
-
-	return fixed_size_llseek(file, offset, whence, ef->edu->engine.window);
-}
-
-static __poll_t edu_poll(struct file *file, poll_table *wait)
-{
-	struct edu_file *ef = file->private_data;
-
-	return dmakit_client_poll(&ef->client, file, wait);
-}
-
-/*
- * A buffer for this device, made inside the alive section (coherent memory
- * is the device's own); user memory is touched outside it only, since a
- * BAR fault takes the section under mmap_lock.
- */
-static long edu_alloc(struct dmakit_edu *edu, struct dmakit_alloc __user *uarg)
-{
-	struct dmakit_alloc arg;
-	struct file *file;
-	long err;
-
-	if (copy_from_user(&arg, uarg, sizeof(arg)))
-		return -EFAULT;
-	err = dmakit_engine_enter(&edu->engine);
-	if (err)
-		return err;
-	file = dmakit_buffer_create(&arg, edu->owner);
-	dmakit_engine_exit(&edu->engine);
-	if (IS_ERR(file))
-		return PTR_ERR(file);
-	return dmakit_buffer_publish(uarg, &arg, file);
-}
-
-static long edu_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
-{
-	struct edu_file *ef = file->private_data;
-	struct dmakit_edu *edu = ef->edu;
-	void __user *uarg = (void __user *)arg;
+	struct dmakit_edu *edu = edu_of_node(node);
 
 	switch (cmd) {
-	case DMAKIT_IOC_ALLOC:
-		return edu_alloc(edu, uarg);
-	case DMAKIT_IOC_XFER:
-		return dmakit_xfer_ioctl(&ef->client, uarg);
-	case DMAKIT_IOC_XFER_REAP:
-		return dmakit_xfer_reap(&ef->client, uarg);
-	case DMAKIT_IOC_XFER_USER:
-		return dmakit_xfer_user_ioctl(&ef->client, uarg);
-	case DMAKIT_IOC_DEV_INFO:
-		return edu_dev_info(edu, uarg);
 	case DMAKIT_IOC_EDU_LIVENESS:
 		return edu_liveness(edu, uarg);
 	case DMAKIT_IOC_EDU_FACTORIAL:
@@ -681,17 +499,31 @@ static long edu_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	}
 }
 
-static const struct file_operations edu_fops = {
-	.owner = THIS_MODULE,
-	.open = edu_open,
-	.release = edu_release_file,
-	.poll = edu_poll,
-	.mmap = edu_mmap,
-	.unlocked_ioctl = edu_ioctl,
-	.compat_ioctl = compat_ptr_ioctl,
-	.read_iter = edu_read_iter,
-	.write_iter = edu_write_iter,
-	.llseek = edu_llseek,
+/* removal: wait for the running command; later ones see gone */
+static void edu_quiesce(struct dmakit_node *node)
+{
+	struct dmakit_edu *edu = edu_of_node(node);
+
+	mutex_lock(&edu->lock);
+	edu->gone = true;
+	mutex_unlock(&edu->lock);
+}
+
+/* the node's last reference went */
+static void edu_node_release(struct dmakit_node *node)
+{
+	struct dmakit_edu *edu = edu_of_node(node);
+
+	pci_dev_put(edu->pdev);
+	kfree(edu);
+}
+
+static const struct dmakit_node_ops edu_node_ops = {
+	.engine = &edu_engine_ops,
+	.ioctl = edu_ioctl,
+	.describe = edu_describe,
+	.quiesce = edu_quiesce,
+	.release = edu_node_release,
 };
 
 static unsigned int edu_irq_mode_param(void)
@@ -719,7 +551,7 @@ static int edu_setup_irq(struct dmakit_edu *edu)
 	iowrite32(~0U, edu->regs + EDU_REG_IRQ_ACK);
 	err = request_irq(edu->irq, edu_irq_handler,
 			  edu->irq_mode == DMAKIT_IRQ_INTX ? IRQF_SHARED : 0,
-			  edu->name, edu);
+			  edu->node.name, edu);
 	if (err) {
 		pci_free_irq_vectors(pdev);
 		return err;
@@ -733,69 +565,6 @@ static void edu_teardown_irq(struct dmakit_edu *edu)
 	pci_free_irq_vectors(edu->pdev);
 }
 
-/* /sys/class/misc/dmakit-eduN/stats/: the engine's counters */
-static struct dmakit_edu *edu_of_dev(struct device *dev)
-{
-	struct miscdevice *misc = dev_get_drvdata(dev);
-
-	return container_of(misc, struct dmakit_edu, misc);
-}
-
-#define EDU_STAT_SHOW(field)						\
-static ssize_t field##_show(struct device *dev,				\
-			    struct device_attribute *attr, char *buf)	\
-{									\
-	struct dmakit_engine_stats st;					\
-									\
-	dmakit_engine_get_stats(&edu_of_dev(dev)->engine, &st);		\
-	return sysfs_emit(buf, "%llu\n", st.field);			\
-}
-
-EDU_STAT_SHOW(requests);
-static DEVICE_ATTR_RO(requests);
-EDU_STAT_SHOW(completed);
-static DEVICE_ATTR_RO(completed);
-EDU_STAT_SHOW(errors);
-static DEVICE_ATTR_RO(errors);
-EDU_STAT_SHOW(cancelled);
-static DEVICE_ATTR_RO(cancelled);
-EDU_STAT_SHOW(timeouts);
-static DEVICE_ATTR_RO(timeouts);
-EDU_STAT_SHOW(bytes);
-static DEVICE_ATTR_RO(bytes);
-EDU_STAT_SHOW(segments);
-static DEVICE_ATTR_RO(segments);
-EDU_STAT_SHOW(bounced);
-static DEVICE_ATTR_RO(bounced);
-EDU_STAT_SHOW(lost_irqs);
-static DEVICE_ATTR_RO(lost_irqs);
-EDU_STAT_SHOW(stale_irqs);
-static DEVICE_ATTR_RO(stale_irqs);
-
-static struct attribute *edu_stats_attrs[] = {
-	&dev_attr_requests.attr,
-	&dev_attr_completed.attr,
-	&dev_attr_errors.attr,
-	&dev_attr_cancelled.attr,
-	&dev_attr_timeouts.attr,
-	&dev_attr_bytes.attr,
-	&dev_attr_segments.attr,
-	&dev_attr_bounced.attr,
-	&dev_attr_lost_irqs.attr,
-	&dev_attr_stale_irqs.attr,
-	NULL
-};
-
-static const struct attribute_group edu_stats_group = {
-	.name = "stats",
-	.attrs = edu_stats_attrs,
-};
-
-static const struct attribute_group *edu_groups[] = {
-	&edu_stats_group,
-	NULL
-};
-
 static int edu_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 {
 	struct device *dev = &pdev->dev;
@@ -807,29 +576,26 @@ static int edu_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 		return -ENOMEM;
 	edu->pdev = pci_dev_get(pdev);
 	edu->irq_mode = edu_irq_mode_param();
-	kref_init(&edu->ref);
-	mutex_init(&edu->files_lock);
-	INIT_LIST_HEAD(&edu->files);
 	mutex_init(&edu->lock);
 	spin_lock_init(&edu->irq_lock);
 	init_waitqueue_head(&edu->irq_wait);
-	edu->owner = dmakit_owner_new(dev);
-	if (!edu->owner) {
-		err = -ENOMEM;
+	/* from here on the node's reference frees edu (edu_node_release()) */
+	err = dmakit_node_init(&edu->node, &edu_node_ops, dev);
+	if (err)
 		goto err_put;
-	}
 
 	edu->index = ida_alloc(&edu_ida, GFP_KERNEL);
 	if (edu->index < 0) {
 		err = edu->index;
 		goto err_put;
 	}
-	snprintf(edu->name, sizeof(edu->name), "dmakit-edu%d", edu->index);
+	snprintf(edu->node.name, sizeof(edu->node.name), "dmakit-edu%d",
+		 edu->index);
 
 	err = pcim_enable_device(pdev);
 	if (err)
 		goto err_free_index;
-	edu->regs = pcim_iomap_region(pdev, 0, edu->name);
+	edu->regs = pcim_iomap_region(pdev, 0, edu->node.name);
 	if (IS_ERR(edu->regs)) {
 		err = PTR_ERR(edu->regs);
 		goto err_free_index;
@@ -856,9 +622,7 @@ static int edu_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	 */
 	dma_set_max_seg_size(dev, min_t(size_t, UINT_MAX,
 					dma_max_mapping_size(dev)));
-	dmakit_engine_init(&edu->engine, &edu_engine_ops, dev, edu->name,
-			   DMAKIT_EDU_WINDOW_MAX);
-	err = dmakit_stage_pool_create(&edu->engine);
+	err = dmakit_node_dma_init(&edu->node, DMAKIT_EDU_WINDOW_MAX);
 	if (err)
 		goto err_free_index;
 	pci_set_master(pdev);
@@ -871,19 +635,16 @@ static int edu_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	/* the factorial unit reports completion by interrupt */
 	iowrite32(EDU_STATUS_IRQFACT, edu->regs + EDU_REG_STATUS);
 
-	edu->misc.minor = MISC_DYNAMIC_MINOR;
-	edu->misc.name = edu->name;
-	edu->misc.fops = &edu_fops;
-	edu->misc.parent = dev;
-	edu->misc.groups = edu_groups;
-	err = misc_register(&edu->misc);
+	/* BAR0, for the core's mmap of the node */
+	edu->node.mem.start = pci_resource_start(pdev, 0);
+	edu->node.mem.len = pci_resource_len(pdev, 0);
+	err = dmakit_node_register(&edu->node);
 	if (err)
 		goto err_stop_device;
 
 	pci_set_drvdata(pdev, edu);
-	dmakit_device_added();
-	dev_info(dev, "%s: edu %u.%u, %s irq %d, %u-bit DMA%s\n", edu->name,
-		 edu->hw_id >> 24, (edu->hw_id >> 16) & 0xff,
+	dev_info(dev, "%s: edu %u.%u, %s irq %d, %u-bit DMA%s\n",
+		 edu->node.name, edu->hw_id >> 24, (edu->hw_id >> 16) & 0xff,
 		 edu->irq_mode == DMAKIT_IRQ_MSI ? "MSI" : "INTx", edu->irq,
 		 dma_bits, dmakit_dma_translated(dev) ? " through IOMMU" : "");
 	return 0;
@@ -893,53 +654,28 @@ err_stop_device:
 	edu_teardown_irq(edu);
 err_clear_master:
 	pci_clear_master(pdev);
-	dmakit_stage_pool_destroy(&edu->engine);
+	dmakit_node_dma_exit(&edu->node);
 err_free_index:
 	ida_free(&edu_ida, edu->index);
 err_put:
-	kref_put(&edu->ref, edu_release);
+	dmakit_node_put(&edu->node);
 	return err;
-}
-
-/*
- * Every user mapping of BAR0 goes: a later touch faults, and the fault
- * (outside the alive section now) answers SIGBUS. A mapping being set up
- * right now holds no page yet and gets none.
- */
-static void edu_zap_bar_mappings(struct dmakit_edu *edu)
-{
-	struct edu_file *ef;
-
-	mutex_lock(&edu->files_lock);
-	list_for_each_entry(ef, &edu->files, node)
-		unmap_mapping_range(ef->file->f_mapping, 0, 0, 1);
-	mutex_unlock(&edu->files_lock);
 }
 
 static void edu_remove(struct pci_dev *pdev)
 {
 	struct dmakit_edu *edu = pci_get_drvdata(pdev);
 
-	dmakit_device_removed();
-	misc_deregister(&edu->misc);
-
-	/* wait for the running command; later ones see gone */
-	mutex_lock(&edu->lock);
-	edu->gone = true;
-	mutex_unlock(&edu->lock);
-	/* fail queued transfers, let the one in flight end */
-	dmakit_engine_stop(&edu->engine);
-	edu_zap_bar_mappings(edu);
-	/* coherent buffers still open: their memory goes back now */
-	dmakit_owner_revoke(edu->owner, dmakit_buffer_free_memory);
+	/* no new file; commands and DMA end; BAR0 and coherent buffers go */
+	dmakit_node_unregister(&edu->node);
 
 	iowrite32(0, edu->regs + EDU_REG_STATUS);
 	edu_teardown_irq(edu);
 	pci_clear_master(pdev);
-	dmakit_stage_pool_destroy(&edu->engine);
+	dmakit_node_dma_exit(&edu->node);
 	ida_free(&edu_ida, edu->index);
-	dev_info(&pdev->dev, "%s: removed\n", edu->name);
-	kref_put(&edu->ref, edu_release);
+	dev_info(&pdev->dev, "%s: removed\n", edu->node.name);
+	dmakit_node_put(&edu->node);
 }
 
 static const struct pci_device_id edu_ids[] = {

@@ -91,7 +91,7 @@ struct page *dmakit_buffer_page(struct dmakit_buffer *buf, pgoff_t index)
  * dma_sync_single_for_cpu() before the CPU reads what it wrote. It never
  * touches it: cma_dma is kept for dma_free_pages() only. A transfer maps
  * the range for its own device (dma_map_single(), or an sg_table above
- * the mapping limit: side_map() in xfer.c) and unmaps it when the device
+ * the mapping limit: side_map() in dma/map.c) and unmaps it when the device
  * is done, which hands the memory over and back with the cache
  * maintenance it needs, as for any contig buffer. So between the CPU and
  * the platform device there is nothing to sync, on any architecture.

@@ -20,7 +20,9 @@
  *
  * Cancellation (signal, close, device removal) takes a queued request out
  * of the queue at once; a running one stops after its segment in flight,
- * so the memory is never given back while the device may still use it.
+ * so the memory is never given back while the device may still use it,
+ * or, on a backend that can abort a segment (ops->terminate), at once,
+ * its memory given back after ops->synchronize.
  *
  * Locking: eng->lock (spinlock, taken in hard-irq context) guards the
  * queue, the done list, the request in flight and the counters. prepare()
@@ -98,21 +100,23 @@ static void engine_seg_ended(struct dmakit_engine *eng, struct dmakit_req *req)
  * dmakit_engine_seg_irq() - the backend's interrupt handler saw a DMA end.
  * @eng: the engine.
  *
- * Hard-irq context. An interrupt while the device is still busy, or with
- * no segment in flight, is stale (e.g. a late one after a watchdog reset)
- * and ends nothing.
+ * Any context: a backend's hard-irq handler, or a dmaengine completion
+ * callback. An interrupt while the device is still busy, or with no
+ * segment in flight, is stale (e.g. a late one after a watchdog reset) and
+ * ends nothing.
  */
 void dmakit_engine_seg_irq(struct dmakit_engine *eng)
 {
 	struct dmakit_req *req;
+	unsigned long flags;
 
-	spin_lock(&eng->lock);
+	spin_lock_irqsave(&eng->lock, flags);
 	req = eng->cur;
 	if (req && eng->seg_running && !eng->ops->busy(eng))
 		engine_seg_ended(eng, req);
 	else
 		eng->stats.stale_irqs++;
-	spin_unlock(&eng->lock);
+	spin_unlock_irqrestore(&eng->lock, flags);
 }
 
 static void engine_watchdog(struct work_struct *work)
@@ -203,6 +207,9 @@ static void engine_retire(struct dmakit_engine *eng, struct dmakit_req *req)
 	int status = req->status;
 	u64 bytes = req->bytes;
 
+	/* an aborted segment: the controller lets go of the memory first */
+	if (req->terminated && eng->ops->synchronize)
+		eng->ops->synchronize(eng);
 	if (req->prepared && !req->leak)
 		req->ops->finish(req);
 
@@ -318,6 +325,12 @@ static void engine_cancel_locked(struct dmakit_engine *eng,
 		break;
 	case DMAKIT_REQ_RUNNING:
 		req->cancel = true;	/* stops after the segment in flight */
+		/* ... or now, where the backend can abort it */
+		if (eng->cur == req && eng->seg_running && eng->ops->terminate) {
+			eng->ops->terminate(eng);
+			req->terminated = true;
+			engine_seg_ended(eng, req);
+		}
 		break;
 	default:
 		break;

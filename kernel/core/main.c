@@ -3,7 +3,7 @@
  * dmakit core: module entry points and the control node /dev/dmakit.
  *
  * The control node answers questions about the module as a whole; each DMA
- * device has a node of its own (see edu.c, fdc.c).
+ * device has a node of its own (see backends/edu.c, backends/fdc_node.c).
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 

@@ -1,0 +1,590 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * dmakit transfer requests: their life and the transfer ioctls.
+ *
+ * DMAKIT_IOC_XFER (buffers and dma-bufs) and DMAKIT_IOC_XFER_USER (user
+ * memory, umem.c) check their arguments, build a request (struct xfer_req,
+ * xfer.h) whose sides the mapping layer maps when the engine starts it
+ * (map.c), and either run it and wait (a signal cancels it), map it only
+ * (MAP_ONLY, inside the device's alive section), or hand it to the open
+ * file's client as an asynchronous request (client.c). The result is
+ * filled when the engine releases the request.
+ *
+ * Two test paths of the edu backend's extra ioctls are requests too, and
+ * live here because they use a request's insides: LOOPBACK (kernel pages
+ * through the window) and STRAY (the device writes where nobody mapped).
+ *
+ * Locking: a synchronous request is its caller's until released (the
+ * completion); an asynchronous one is its client's (client.c).
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/capability.h>
+#include <linux/dma-mapping.h>
+#include <linux/file.h>
+#include <linux/fs.h>
+#include <linux/iommu.h>
+#include <linux/mm.h>
+#include <linux/overflow.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+#include <linux/uio.h>
+
+#include <uapi/dmakit.h>
+
+#include "compat.h"
+#include "dmakit.h"
+#include "xfer.h"
+
+static void xfer_fill_result(struct xfer_req *xr)
+{
+	struct dmakit_xfer_result *r = &xr->result;
+	unsigned int i;
+
+	r->id = xr->req.id;
+	r->status = xr->req.status;
+	r->segments = xr->req.prepared ? xr->req.next : 0;
+	r->sg_entries = 0;
+	r->dma_segments = 0;
+	r->bounced = 0;
+	for (i = 0; i < xr->nsides; i++) {
+		r->sg_entries += xr->side[i].sg_entries;
+		r->dma_segments += xr->side[i].dma_segments;
+		r->bounced += xr->side[i].bounced;
+	}
+	r->flags = xr->copied ? DMAKIT_RESULT_COPIED : 0;
+	r->map_ns = min_t(u64, xr->map_ns, U32_MAX);
+	r->unmap_ns = min_t(u64, xr->unmap_ns, U32_MAX);
+	/* like every bus address, only for those who may know it */
+	if (xr->staged && xr->privileged)
+		r->stage_dma = xr->stage_dma;
+	if (xr->req.prepared && ktime_after(xr->req.t_end, xr->req.t_start))
+		r->device_ns = ktime_to_ns(ktime_sub(xr->req.t_end,
+						     xr->req.t_start));
+}
+
+void xfer_req_free(struct xfer_req *xr);
+
+static void xfer_release(struct dmakit_req *req)
+{
+	struct xfer_req *xr = container_of(req, struct xfer_req, req);
+	struct dmakit_client *client = xr->client;
+
+	xfer_fill_result(xr);
+	if (xr->iocb) {
+		/*
+		 * read_iter/write_iter's asynchronous half; ki_pos as the
+		 * synchronous path leaves it, though neither io_uring nor AIO
+		 * reads it back (see docs/dio.md). The room first: completing
+		 * may release the file, and the client with it.
+		 */
+		if (!req->status)
+			xr->iocb->ki_pos = xr->dev_off + xr->len;
+		xfer_unhold(xr);
+		xr->iocb->ki_complete(xr->iocb,
+				      req->status ? req->status : xr->len);
+		xfer_req_free(xr);
+		return;
+	}
+	if (!client) {
+		complete(&xr->done);
+		return;
+	}
+	/*
+	 * Wake under the lock: dmakit_client_release() takes it after its
+	 * wait, so the client cannot be freed while this still touches it.
+	 * Keyed: a result to reap gives no room to a poller of EPOLLIN/OUT.
+	 */
+	spin_lock(&client->lock);
+	list_move_tail(&xr->client_node, &client->completed);
+	wake_up_poll(&client->wait, EPOLLPRI);
+	spin_unlock(&client->lock);
+}
+
+static const struct dmakit_req_ops xfer_req_ops = {
+	.prepare = xfer_prepare,
+	.finish = xfer_finish,
+	.release = xfer_release,
+};
+
+struct xfer_req *xfer_req_alloc(struct dmakit_engine *eng)
+{
+	struct xfer_req *xr = kzalloc(sizeof(*xr), GFP_KERNEL_ACCOUNT);
+
+	if (!xr)
+		return NULL;
+	dmakit_req_init(&xr->req, &xfer_req_ops);
+	xr->eng = eng;
+	INIT_LIST_HEAD(&xr->client_node);
+	init_completion(&xr->done);
+	return xr;
+}
+
+/* Free a request the engine is done with (or never took). */
+void xfer_req_free(struct xfer_req *xr)
+{
+	unsigned int i;
+
+	/* a wedged device may still write there: keep the memory forever */
+	if (!xr->req.leak) {
+		for (i = 0; i < xr->nsides; i++) {
+			struct xfer_side *s = &xr->side[i];
+
+			if (s->file)
+				fput(s->file);
+			dmakit_import_unmap(&s->imp);	/* never finished */
+			dmakit_import_put(&s->imp);
+			side_unpin(s);	/* never started */
+			kvfree(s->runs);
+			if (s->own_page)
+				__free_page(s->page);
+			while (s->nkpages)
+				__free_page(s->kpages[--s->nkpages]);
+			kvfree(s->kpages);
+		}
+		xfer_uncharge(xr);
+		if (xr->req.segs != xr->inline_segs)
+			kvfree(xr->req.segs);
+	}
+	/* leaked pins keep their memlock charge; the fd's room comes back */
+	xfer_unhold(xr);
+	kfree(xr);
+}
+
+/*
+ * DMAKIT_XFER_MAP_ONLY: the mapping layer without the device. Safe beside
+ * the running request: only staged requests share engine memory.
+ */
+static int xfer_map_only(struct xfer_req *xr)
+{
+	/* the DMA API without a request: only while the device is there */
+	int err = dmakit_engine_enter(xr->eng);
+
+	if (err)
+		return err;
+	err = xfer_prepare(&xr->req);
+	if (!err) {
+		xr->req.prepared = true;
+		xfer_finish(&xr->req);
+	}
+	dmakit_engine_exit(xr->eng);
+	xr->req.status = err;
+	xfer_fill_result(xr);
+	xr->result.segments = err ? 0 : xr->req.nsegs;
+	return err;
+}
+
+/* Run a request and wait for it; a signal cancels it (see the uapi). */
+int xfer_run_sync(struct xfer_req *xr)
+{
+	int err;
+
+	err = dmakit_engine_submit(xr->eng, &xr->req);
+	if (err)
+		return err;
+	if (wait_for_completion_interruptible(&xr->done)) {
+		dmakit_engine_cancel(xr->eng, &xr->req);
+		wait_for_completion(&xr->done);
+	}
+	return xr->req.status;
+}
+
+static int xfer_check(const struct dmakit_xfer *arg, u32 window)
+{
+	u64 end;
+
+	if (arg->flags & ~(DMAKIT_XFER_ASYNC | DMAKIT_XFER_STAGED |
+			   DMAKIT_XFER_MAP_ONLY))
+		return -EINVAL;
+	if ((arg->flags & DMAKIT_XFER_MAP_ONLY) &&
+	    (arg->flags & (DMAKIT_XFER_ASYNC | DMAKIT_XFER_STAGED)))
+		return -EINVAL;
+	if (arg->pad || arg->reserved[0] || arg->reserved[1] || !arg->len)
+		return -EINVAL;
+	if ((arg->flags & DMAKIT_XFER_STAGED) && arg->dir == DMAKIT_DIR_COPY)
+		return -EINVAL;
+	switch (arg->dir) {
+	case DMAKIT_DIR_TO_DEVICE:
+	case DMAKIT_DIR_FROM_DEVICE:
+		if (arg->dst_fd || arg->dst_offset)
+			return -EINVAL;
+		if (check_add_overflow((u64)arg->dev_offset, arg->len, &end) ||
+		    end > window)
+			return -EINVAL;
+		return 0;
+	case DMAKIT_DIR_COPY:
+		return arg->dev_offset ? -EINVAL : 0;
+	default:
+		return -EINVAL;
+	}
+}
+
+static int xfer_get_sides(struct xfer_req *xr, const struct dmakit_xfer *arg)
+{
+	struct xfer_side *src = &xr->side[0], *dst = &xr->side[1];
+	int err;
+
+	xr->nsides = 1;
+	err = side_get(src, xr->eng->dev, arg->fd, arg->offset, arg->len,
+		       arg->dir == DMAKIT_DIR_FROM_DEVICE);
+	if (err || arg->dir != DMAKIT_DIR_COPY)
+		return err;
+	xr->nsides = 2;
+	err = side_get(dst, xr->eng->dev, arg->dst_fd, arg->dst_offset,
+		       arg->len, true);
+	if (err)
+		return err;
+	/* chunks would overwrite source bytes not yet sent */
+	if (side_memory(src) == side_memory(dst) &&
+	    src->off < dst->off + arg->len && dst->off < src->off + arg->len)
+		return -EINVAL;
+	return 0;
+}
+
+/**
+ * dmakit_xfer_ioctl() - DMAKIT_IOC_XFER on a device node.
+ * @client: the open device file's client state.
+ * @uarg:   struct dmakit_xfer from user space.
+ *
+ * Return: see docs/abi.md: 0; -EINVAL, -EBADF (bad argument); -EBUSY (too
+ * many asynchronous transfers outstanding); the request's status.
+ */
+long dmakit_xfer_ioctl(struct dmakit_client *client,
+		       struct dmakit_xfer __user *uarg)
+{
+	struct dmakit_engine *eng = client->eng;
+	struct dmakit_xfer arg;
+	struct xfer_req *xr;
+	int err;
+
+	if (copy_from_user(&arg, uarg, sizeof(arg)))
+		return -EFAULT;
+	err = xfer_check(&arg, eng->window);
+	if (err)
+		return err;
+	xr = xfer_req_alloc(eng);
+	if (!xr)
+		return -ENOMEM;
+	xr->len = arg.len;
+	xr->dev_off = arg.dev_offset;
+	xr->dir = arg.dir;
+	xr->staged = arg.flags & DMAKIT_XFER_STAGED;
+	/* only a staged result carries a bus address: ask only then */
+	xr->privileged = xr->staged && dmakit_sees_addresses();
+	xr->req.bytes = arg.len;
+	xr->result.user_data = arg.user_data;
+	err = xfer_get_sides(xr, &arg);
+	/* staging copies through the CPU, which reaches no dma-buf here */
+	if (!err && xr->staged && xr->side[0].imported)
+		err = -EINVAL;
+	if (err)
+		goto out_free;
+
+	if (!(arg.flags & DMAKIT_XFER_ASYNC)) {
+		if (arg.flags & DMAKIT_XFER_MAP_ONLY)
+			err = xfer_map_only(xr);
+		else
+			err = xfer_run_sync(xr);
+		arg.id = xr->result.id;
+		arg.result = xr->result;
+		if (copy_to_user(uarg, &arg, sizeof(arg)) && !err)
+			err = -EFAULT;
+		goto out_free;
+	}
+
+	err = xfer_submit_async(client, xr, &arg.id);
+	if (err)
+		goto out_free;
+	/* the request is the client's now; a fault here loses only the id */
+	return put_user(arg.id, &uarg->id) ? -EFAULT : 0;
+
+out_free:
+	xfer_req_free(xr);
+	return err;
+}
+
+/**
+ * dmakit_xfer_stray() - have the device write to an address that was never
+ * DMA-mapped: the physical address of a canary page (DMAKIT_IOC_EDU_STRAY).
+ * @eng:    the engine.
+ * @len:    1..window bytes.
+ * @addr:   out: the address given to the device.
+ * @landed: out: canary bytes that changed.
+ *
+ * Safe on every lane: the address is a page of our own, below the DMA mask
+ * (so the device cannot wrap it to someone else's memory), and behind an
+ * IOMMU an IOVA that is checked to be unmapped.
+ *
+ * Return: the request's status; -EINVAL (len), -ENOMEM, -ERANGE (no page
+ * below the mask), -EBUSY (the IOVA happens to be mapped: not stray).
+ */
+int dmakit_xfer_stray(struct dmakit_engine *eng, u32 len, u64 *addr,
+		      u32 *landed)
+{
+	struct device *dev = eng->dev;
+	gfp_t gfp = dma_get_mask(dev) < DMA_BIT_MASK(32) ? GFP_DMA : GFP_DMA32;
+	struct xfer_req *xr;
+	struct page *canary;
+	u8 *p;
+	int err;
+	u32 i;
+
+	if (!len || len > eng->window)
+		return -EINVAL;
+	canary = alloc_page(GFP_KERNEL | gfp);
+	if (!canary)
+		return -ENOMEM;
+	*addr = page_to_phys(canary);
+	if (*addr + PAGE_SIZE - 1 > dma_get_mask(dev)) {
+		err = -ERANGE;
+		goto out_free;
+	}
+	if (dmakit_dma_translated(dev) &&
+	    iommu_iova_to_phys(iommu_get_domain_for_dev(dev), *addr)) {
+		err = -EBUSY;
+		goto out_free;
+	}
+	p = page_address(canary);
+	memset(p, 0xc3, PAGE_SIZE);
+
+	xr = xfer_req_alloc(eng);
+	if (!xr) {
+		err = -ENOMEM;
+		goto out_free;
+	}
+	xr->stray = true;
+	xr->stray_addr = *addr;
+	xr->len = len;
+	xr->dir = DMAKIT_DIR_COPY;
+	err = xfer_run_sync(xr);
+	if (xr->req.leak) {
+		xfer_req_free(xr);
+		return err;	/* the device may still write the canary */
+	}
+	xfer_req_free(xr);
+	*landed = 0;
+	for (i = 0; i < PAGE_SIZE; i++)
+		*landed += p[i] != 0xc3;
+out_free:
+	__free_page(canary);
+	return err;
+}
+
+/**
+ * dmakit_xfer_loopback() - move @len bytes from @pages[0] through the
+ * device window into @pages[1], synchronously (DMAKIT_IOC_EDU_LOOPBACK).
+ * @eng:     the engine.
+ * @pages:   source, destination; kernel pages of the caller.
+ * @len:     1..window.
+ * @dma:     out: the bus addresses the device was given.
+ * @bounced: out: whether each mapping went through swiotlb.
+ * @leaked:  out: the device may still write the pages (see Return).
+ *
+ * Return: 0, a request status, or -ETIMEDOUT with *@leaked set when the
+ * device may still write the pages: the caller must not free them.
+ */
+int dmakit_xfer_loopback(struct dmakit_engine *eng, struct page *pages[2],
+			 u32 len, dma_addr_t dma[2], bool bounced[2],
+			 bool *leaked)
+{
+	struct xfer_req *xr;
+	int err, i;
+
+	*leaked = false;
+	if (!len || len > eng->window)
+		return -EINVAL;
+	xr = xfer_req_alloc(eng);
+	if (!xr)
+		return -ENOMEM;
+	xr->len = len;
+	xr->dir = DMAKIT_DIR_COPY;
+	xr->req.bytes = len;
+	xr->nsides = 2;
+	for (i = 0; i < 2; i++) {
+		xr->side[i].page = pages[i];
+		xr->side[i].dir = i ? DMA_FROM_DEVICE : DMA_TO_DEVICE;
+	}
+	err = xfer_run_sync(xr);
+	for (i = 0; i < 2; i++) {
+		dma[i] = xr->side[i].dma;
+		bounced[i] = xr->side[i].bounced;
+	}
+	*leaked = xr->req.leak;
+	xfer_req_free(xr);
+	return err;
+}
+
+static int xfer_user_check(const struct dmakit_xfer_user *arg)
+{
+	u32 known = DMAKIT_XFER_ASYNC | DMAKIT_XFER_STAGED |
+		    DMAKIT_XFER_ZEROCOPY | DMAKIT_XFER_MAP_ONLY;
+
+	if ((arg->flags & ~known) || arg->pad || arg->reserved[0] ||
+	    arg->reserved[1])
+		return -EINVAL;
+	if ((arg->flags & DMAKIT_XFER_STAGED) &&
+	    (arg->flags & (DMAKIT_XFER_ASYNC | DMAKIT_XFER_ZEROCOPY)))
+		return -EINVAL;
+	if ((arg->flags & DMAKIT_XFER_MAP_ONLY) &&
+	    (arg->flags & DMAKIT_XFER_ASYNC))
+		return -EINVAL;
+	/*
+	 * STAGED is TO/FROM only, as for DMAKIT_IOC_XFER: a forced COPY would
+	 * hold the whole length twice in kernel pages (up to max_buffer_mb a
+	 * side), however small the memory the iovecs point at
+	 */
+	if ((arg->flags & DMAKIT_XFER_STAGED) && arg->dir == DMAKIT_DIR_COPY)
+		return -EINVAL;
+	switch (arg->dir) {
+	case DMAKIT_DIR_TO_DEVICE:
+	case DMAKIT_DIR_FROM_DEVICE:
+		return arg->dst_iov || arg->dst_iovcnt ? -EINVAL : 0;
+	case DMAKIT_DIR_COPY:
+		return arg->dev_offset ? -EINVAL : 0;
+	default:
+		return -EINVAL;
+	}
+}
+
+/**
+ * dmakit_xfer_user_ioctl() - DMAKIT_IOC_XFER_USER on a device node.
+ * @client: the open device file's client state.
+ * @uarg:   struct dmakit_xfer_user from user space.
+ *
+ * Return: see docs/abi.md.
+ */
+long dmakit_xfer_user_ioctl(struct dmakit_client *client,
+			    struct dmakit_xfer_user __user *uarg)
+{
+	struct iovec fast[UIO_FASTIOV], *iov = fast;
+	struct iovec dfast[UIO_FASTIOV], *diov = dfast;
+	struct dmakit_engine *eng = client->eng;
+	struct iov_iter iter, diter;
+	struct dmakit_xfer_user arg;
+	bool from, copy;
+	struct xfer_req *xr;
+	ktime_t t0, t_in;
+	ssize_t len;
+	u64 end;
+	int err;
+
+	if (copy_from_user(&arg, uarg, sizeof(arg)))
+		return -EFAULT;
+	err = xfer_user_check(&arg);
+	if (err)
+		return err;
+	from = arg.dir == DMAKIT_DIR_FROM_DEVICE;
+	len = import_iovec(from ? ITER_DEST : ITER_SOURCE,
+			   u64_to_user_ptr(arg.iov), arg.iovcnt,
+			   ARRAY_SIZE(fast), &iov, &iter);
+	if (len < 0)
+		return len;
+	if (arg.dir == DMAKIT_DIR_COPY) {
+		ssize_t dlen = import_iovec(ITER_DEST, u64_to_user_ptr(arg.dst_iov),
+					    arg.dst_iovcnt, ARRAY_SIZE(dfast),
+					    &diov, &diter);
+
+		if (dlen < 0) {
+			err = dlen;
+			diov = NULL;
+			goto out_iov;
+		}
+		if (dlen != len) {
+			err = -EINVAL;
+			goto out_iov;
+		}
+	} else {
+		diov = NULL;
+		if (check_add_overflow((u64)arg.dev_offset, (u64)len, &end) ||
+		    end > eng->window) {
+			err = -EINVAL;
+			goto out_iov;
+		}
+	}
+	if (!len) {
+		err = -EINVAL;
+		goto out_iov;
+	}
+	/* what it may pin (or copy) at once, like a buffer's size */
+	if (len > dmakit_max_buffer_bytes()) {
+		err = -E2BIG;
+		goto out_iov;
+	}
+
+	xr = xfer_req_alloc(eng);
+	if (!xr) {
+		err = -ENOMEM;
+		goto out_iov;
+	}
+	xr->len = len;
+	xr->dev_off = arg.dev_offset;
+	xr->dir = arg.dir;
+	xr->req.bytes = len;
+	xr->result.user_data = arg.user_data;
+	xr->nsides = arg.dir == DMAKIT_DIR_COPY ? 2 : 1;
+	copy = (arg.flags & DMAKIT_XFER_STAGED) ||
+	       (!(arg.flags & (DMAKIT_XFER_ASYNC | DMAKIT_XFER_ZEROCOPY)) &&
+		len <= xfer_copy_max(eng));
+	if (arg.flags & DMAKIT_XFER_ASYNC) {
+		/* pinned, never copied (xfer_user_check: not STAGED) */
+		unsigned long pages = iter_pages(&iter, len);
+
+		if (xr->nsides == 2)
+			pages += iter_pages(&diter, len);
+		err = xfer_hold(client, xr, pages, pages);
+		if (err)
+			goto out_free;
+	}
+	t0 = ktime_get();
+	if (copy)
+		err = side_copy_in(xr, &xr->side[0], &iter, !from);
+	else
+		err = side_pin_iter(&xr->side[0], &iter, len, from);
+	if (!err && xr->nsides == 2 && copy)
+		err = side_copy_in(xr, &xr->side[1], &diter, false);
+	else if (!err && xr->nsides == 2)
+		err = side_pin_iter(&xr->side[1], &diter, len, true);
+	if (err)
+		goto out_free;
+	t_in = ktime_sub(ktime_get(), t0);
+
+	arg.len = len;
+	if (arg.flags & DMAKIT_XFER_ASYNC) {
+		err = xfer_submit_async(client, xr, &arg.id);
+		if (err)
+			goto out_free;
+		xr = NULL;	/* the client's now */
+		if (put_user(arg.id, &uarg->id) || put_user(arg.len, &uarg->len))
+			err = -EFAULT;
+		goto out_iov;
+	}
+	if (arg.flags & DMAKIT_XFER_MAP_ONLY)
+		err = xfer_map_only(xr);
+	else
+		err = xfer_run_sync(xr);
+	t0 = ktime_get();
+	if (!err && copy)
+		err = side_copy_out(xr, &xr->side[xr->nsides - 1],
+				    xr->nsides == 2 ? &diter : &iter);
+	arg.id = xr->result.id;
+	arg.result = xr->result;
+	/* the caller-side halves: pinning or copying in, copying out */
+	arg.result.map_ns = min_t(u64, (u64)arg.result.map_ns +
+				  ktime_to_ns(t_in), U32_MAX);
+	arg.result.unmap_ns = min_t(u64, (u64)arg.result.unmap_ns +
+				    ktime_to_ns(ktime_sub(ktime_get(), t0)),
+				    U32_MAX);
+	if (copy_to_user(uarg, &arg, sizeof(arg)) && !err)
+		err = -EFAULT;
+out_free:
+	if (xr)
+		xfer_req_free(xr);
+out_iov:
+	kfree(diov);
+	kfree(iov);
+	return err;
+}
+
+#if IS_ENABLED(CONFIG_KUNIT)
+#include "xfer_kunit.c"
+#endif
