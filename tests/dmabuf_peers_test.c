@@ -112,24 +112,6 @@ _Static_assert(sizeof(struct drm_vgem_fence_attach) == 16, "fence_attach");
 
 /* ---- shared helpers ------------------------------------------------------ */
 
-/* a dma-buf fd of buffer @buf, or -errno */
-static int export_fd(int buf)
-{
-	struct dmakit_export e = { .flags = DMAKIT_EXPORT_CLOEXEC };
-
-	return ioctl(buf, DMAKIT_IOC_EXPORT, &e) ? -errno : e.fd;
-}
-
-/* a synchronous transfer between @fd (at @off) and the window (at @dev_off) */
-static int xfer(int node, int fd, uint64_t off, uint32_t dev_off, uint64_t len,
-		uint32_t dir)
-{
-	struct dmakit_xfer x = { .fd = fd, .offset = off, .dev_offset = dev_off,
-				 .len = len, .dir = dir };
-
-	return ioctl(node, DMAKIT_IOC_XFER, &x) ? -errno : 0;
-}
-
 /* a synchronous COPY of @len bytes from @src at @off to @dst at @dst_off */
 static int copy(int node, int src, uint64_t off, int dst, uint64_t dst_off,
 		uint64_t len)
@@ -474,7 +456,7 @@ TEST_F(vivid_into, frames_land_in_dmakit_buffers)
 		buf[i] = buf_alloc(FRAME, variant->kind, 0, &size);
 		ASSERT_LE(0, buf[i]);
 		ASSERT_LE(FRAME_ROUNDED, size);
-		dbuf[i] = export_fd(buf[i]);
+		dbuf[i] = dmabuf_export(buf[i], DMAKIT_EXPORT_CLOEXEC);
 		ASSERT_LE(0, dbuf[i]);
 		ASSERT_EQ(FRAME_ROUNDED, pwrite(buf[i], fill, FRAME_ROUNDED, 0));
 		ASSERT_EQ(0, qbuf_dmabuf(self->c.video, i, dbuf[i]))
@@ -590,9 +572,9 @@ TEST_F(vivid, its_captured_buffer_is_a_source_and_a_destination)
 	ASSERT_EQ(SPAN, pread(ours, self->c.got, SPAN, 0));
 	EXPECT_EQ(-1, first_difference(self->c.expect + 50003, self->c.got,
 				       SPAN));
-	ASSERT_EQ(0, xfer(self->c.node, e.fd, 5000, 0, 3000,
+	ASSERT_EQ(0, xfer_range(self->c.node, e.fd, 5000, 0, 3000,
 			  DMAKIT_DIR_TO_DEVICE));
-	ASSERT_EQ(0, xfer(self->c.node, ours, 100, 0, 3000,
+	ASSERT_EQ(0, xfer_range(self->c.node, ours, 100, 0, 3000,
 			  DMAKIT_DIR_FROM_DEVICE));
 	ASSERT_EQ(3000, pread(ours, back, 3000, 100));
 	EXPECT_EQ(-1, first_difference(map[k] + 5000, back, 3000));
@@ -604,9 +586,9 @@ TEST_F(vivid, its_captured_buffer_is_a_source_and_a_destination)
 		TH_LOG("COPY into vivid's dma-buf: %s", strerror(errno));
 	EXPECT_EQ(-1, first_difference(pat, map[k] + 777, sizeof(pat)));
 	memcpy(self->c.expect + 777, pat, sizeof(pat));
-	ASSERT_EQ(0, xfer(self->c.node, ours, 4000, 0, 3000,
+	ASSERT_EQ(0, xfer_range(self->c.node, ours, 4000, 0, 3000,
 			  DMAKIT_DIR_TO_DEVICE));
-	ASSERT_EQ(0, xfer(self->c.node, e.fd, 30 * PAGE - 1000, 0, 3000,
+	ASSERT_EQ(0, xfer_range(self->c.node, e.fd, 30 * PAGE - 1000, 0, 3000,
 			  DMAKIT_DIR_FROM_DEVICE));
 	memcpy(self->c.expect + 30 * PAGE - 1000, pat + 4000, 3000);
 	EXPECT_FRAME(&self->c, map[k]);
@@ -636,7 +618,7 @@ TEST_F(vivid, our_fds_closed_while_vivid_holds_the_buffers)
 	ASSERT_GE(NBUF_MAX, nb);
 	for (int i = 0; i < nb; i++) {
 		int buf = buf_alloc(FRAME, DMAKIT_KIND_PAGES, 0, NULL);
-		int dbuf = export_fd(buf);
+		int dbuf = dmabuf_export(buf, DMAKIT_EXPORT_CLOEXEC);
 
 		ASSERT_LE(0, dbuf);
 		map[i] = mmap(NULL, FRAME_ROUNDED, PROT_READ | PROT_WRITE,
@@ -698,7 +680,7 @@ TEST_F(vivid, a_process_ends_with_buffers_queued)
 				_exit(10);
 			for (nb = 0; nb < 3; nb++) {
 				b[nb] = buf_alloc(FRAME, DMAKIT_KIND_PAGES, 0, NULL);
-				if (qbuf_dmabuf(v, nb, export_fd(b[nb])))
+				if (qbuf_dmabuf(v, nb, dmabuf_export(b[nb], DMAKIT_EXPORT_CLOEXEC)))
 					_exit(11);
 			}
 			if (stream(v, 1))
@@ -736,7 +718,7 @@ TEST_F(vivid, a_process_ends_with_buffers_queued)
 			TH_LOG("vivid's queue after the child: %s",
 			       strerror(errno));
 		buf = buf_alloc(FRAME, DMAKIT_KIND_PAGES, 0, NULL);
-		dbuf = export_fd(buf);
+		dbuf = dmabuf_export(buf, DMAKIT_EXPORT_CLOEXEC);
 		ASSERT_LE(0, dbuf);
 		ASSERT_EQ(0, qbuf_dmabuf(self->c.video, 0, dbuf));
 		ASSERT_EQ(0, stream(self->c.video, 1));
@@ -934,7 +916,7 @@ FIXTURE_SETUP(vgem_import)
 	vgem_ctx_open(_metadata, &self->c);
 	self->buf = buf_alloc(VSIZE, variant->kind, 0, NULL);
 	ASSERT_LE(0, self->buf);
-	self->dbuf = export_fd(self->buf);
+	self->dbuf = dmabuf_export(self->buf, DMAKIT_EXPORT_CLOEXEC);
 	ASSERT_LE(0, self->dbuf);
 	fill_pattern(self->pat, VSIZE, 40 + variant->kind);
 	ASSERT_EQ(VSIZE, pwrite(self->buf, self->pat, VSIZE, 0));
@@ -1043,17 +1025,17 @@ TEST_F(vgem_import, vgem_fences_hold_transfers_back)
 	/* a read fence: reads go, writes wait (here: time out) */
 	fence = vgem_fence(self->c.drm, self->handle, 0);
 	ASSERT_LT(0, fence) TH_LOG("FENCE_ATTACH: %s", strerror(-fence));
-	ASSERT_EQ(0, xfer(self->c.node, self->dbuf, PAGE - 500, 0, 3000,
+	ASSERT_EQ(0, xfer_range(self->c.node, self->dbuf, PAGE - 500, 0, 3000,
 			  DMAKIT_DIR_TO_DEVICE));
 	t0 = now();
-	EXPECT_EQ(-ETIMEDOUT, xfer(self->c.node, self->dbuf, 0, 0, 3000,
+	EXPECT_EQ(-ETIMEDOUT, xfer_range(self->c.node, self->dbuf, 0, 0, 3000,
 				   DMAKIT_DIR_FROM_DEVICE));
 	EXPECT_LE(0.25, now() - t0);
 	ASSERT_EQ(VSIZE, pread(self->buf, self->got, VSIZE, 0));
 	EXPECT_EQ(-1, first_difference(self->pat, self->got, VSIZE));
 	ASSERT_EQ(0, vgem_signal(self->c.drm, fence));
 	/* the window still has what the read brought: now it lands */
-	ASSERT_EQ(0, xfer(self->c.node, self->dbuf, 5 * PAGE + 7, 0, 3000,
+	ASSERT_EQ(0, xfer_range(self->c.node, self->dbuf, 5 * PAGE + 7, 0, 3000,
 			  DMAKIT_DIR_FROM_DEVICE));
 	memcpy(self->pat + 5 * PAGE + 7, self->pat + PAGE - 500, 3000);
 	ASSERT_EQ(VSIZE, pread(self->buf, self->got, VSIZE, 0));
@@ -1067,14 +1049,14 @@ TEST_F(vgem_import, vgem_fences_hold_transfers_back)
 	ASSERT_LT(0, (int)l.fence);
 	ASSERT_EQ(0, pthread_create(&t, NULL, signal_later, &l));
 	t0 = now();
-	err = xfer(self->c.node, self->dbuf, 8 * PAGE, 0, 3000,
+	err = xfer_range(self->c.node, self->dbuf, 8 * PAGE, 0, 3000,
 		   DMAKIT_DIR_TO_DEVICE);
 	EXPECT_EQ(0, err) TH_LOG("TO_DEVICE behind a write fence: %s",
 				 strerror(-err));
 	EXPECT_LE(0.25, now() - t0);
 	pthread_join(t, NULL);
 	EXPECT_EQ(0, l.err);
-	ASSERT_EQ(0, xfer(self->c.node, self->dbuf, 12 * PAGE, 0, 3000,
+	ASSERT_EQ(0, xfer_range(self->c.node, self->dbuf, 12 * PAGE, 0, 3000,
 			  DMAKIT_DIR_FROM_DEVICE));
 	ASSERT_EQ(3000, pread(self->buf, back, 3000, 12 * PAGE));
 	EXPECT_EQ(-1, first_difference(pat, back, 3000));
@@ -1085,7 +1067,7 @@ TEST_F(vgem_import, vgem_fences_hold_transfers_back)
 	l.fence = 0;
 	ASSERT_EQ(0, pthread_create(&t, NULL, signal_later, &l));
 	t0 = now();
-	err = xfer(self->c.node, self->dbuf, 8 * PAGE, 100, 3000,
+	err = xfer_range(self->c.node, self->dbuf, 8 * PAGE, 100, 3000,
 		   DMAKIT_DIR_TO_DEVICE);
 	EXPECT_EQ(0, err) TH_LOG("TO_DEVICE as vgem's fd closes: %s",
 				 strerror(-err));
@@ -1094,7 +1076,7 @@ TEST_F(vgem_import, vgem_fences_hold_transfers_back)
 	pthread_join(t, NULL);
 	EXPECT_EQ(0, l.err);
 	self->c.drm = -1;
-	ASSERT_EQ(0, xfer(self->c.node, self->buf, 0, 100, 3000,
+	ASSERT_EQ(0, xfer_range(self->c.node, self->buf, 0, 100, 3000,
 			  DMAKIT_DIR_FROM_DEVICE));
 	ASSERT_EQ(3000, pread(self->buf, back, 3000, 0));
 	EXPECT_EQ(-1, first_difference(pat, back, 3000));
@@ -1135,11 +1117,11 @@ TEST_F(vgem_import, a_process_with_a_pending_fence_is_killed)
 	ASSERT_EQ(pid, waitpid(pid, &st, 0));
 	EXPECT_TRUE(WIFSIGNALED(st));
 	t0 = now();
-	err = xfer(self->c.node, self->dbuf, 2 * PAGE, 0, 3000,
+	err = xfer_range(self->c.node, self->dbuf, 2 * PAGE, 0, 3000,
 		   DMAKIT_DIR_TO_DEVICE);
 	EXPECT_EQ(0, err) TH_LOG("TO_DEVICE: %s", strerror(-err));
 	EXPECT_GT(1.5, now() - t0);
-	ASSERT_EQ(0, xfer(self->c.node, self->buf, 7 * PAGE + 1, 0, 3000,
+	ASSERT_EQ(0, xfer_range(self->c.node, self->buf, 7 * PAGE + 1, 0, 3000,
 			  DMAKIT_DIR_FROM_DEVICE));
 	memcpy(self->pat + 7 * PAGE + 1, self->pat + 2 * PAGE, 3000);
 	ASSERT_EQ(VSIZE, pread(self->buf, self->got, VSIZE, 0));
@@ -1225,9 +1207,9 @@ TEST_F(vgem, its_dumb_buffer_is_a_source)
 
 	ASSERT_LE(0, ours);
 	EXPECT_EQ(VSIZE, lseek(self->vfd, 0, SEEK_END));
-	ASSERT_EQ(0, xfer(self->c.node, self->vfd, PAGE - 700, 0, 3000,
+	ASSERT_EQ(0, xfer_range(self->c.node, self->vfd, PAGE - 700, 0, 3000,
 			  DMAKIT_DIR_TO_DEVICE)) TH_LOG("%s", strerror(errno));
-	ASSERT_EQ(0, xfer(self->c.node, ours, 0, 0, 3000,
+	ASSERT_EQ(0, xfer_range(self->c.node, ours, 0, 0, 3000,
 			  DMAKIT_DIR_FROM_DEVICE));
 	ASSERT_EQ(3000, pread(ours, back, 3000, 0));
 	EXPECT_EQ(-1, first_difference(self->pat + PAGE - 700, back, 3000));
@@ -1254,9 +1236,9 @@ TEST_F(vgem, its_dumb_buffer_is_a_destination)
 	ASSERT_LE(0, ours);
 	fill_pattern(self->got, SPAN, 67);
 	ASSERT_EQ(SPAN, pwrite(ours, self->got, SPAN, 0));
-	ASSERT_EQ(0, xfer(self->c.node, ours, 1000, 0, 3000,
+	ASSERT_EQ(0, xfer_range(self->c.node, ours, 1000, 0, 3000,
 			  DMAKIT_DIR_TO_DEVICE));
-	ASSERT_EQ(0, xfer(self->c.node, self->vfd, 9 * PAGE - 1000, 0, 3000,
+	ASSERT_EQ(0, xfer_range(self->c.node, self->vfd, 9 * PAGE - 1000, 0, 3000,
 			  DMAKIT_DIR_FROM_DEVICE));
 	memcpy(self->pat + 9 * PAGE - 1000, self->got + 1000, 3000);
 	EXPECT_EQ(-1, first_difference(self->pat, self->map, VSIZE));

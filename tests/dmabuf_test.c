@@ -16,24 +16,6 @@
 #define PAGE	4096u
 #define SIZE	(4 * PAGE)
 
-/* a dma-buf fd of buffer @buf, or -errno */
-static int export_fd(int buf, uint32_t flags)
-{
-	struct dmakit_export e = { .flags = flags };
-
-	return ioctl(buf, DMAKIT_IOC_EXPORT, &e) ? -errno : e.fd;
-}
-
-/* a synchronous transfer between @fd (at @off) and the window (at @dev_off) */
-static int xfer(int node, int fd, uint64_t off, uint32_t dev_off, uint64_t len,
-		uint32_t dir)
-{
-	struct dmakit_xfer x = { .fd = fd, .offset = off, .dev_offset = dev_off,
-				 .len = len, .dir = dir };
-
-	return ioctl(node, DMAKIT_IOC_XFER, &x) ? -errno : 0;
-}
-
 static int dmabuf_sync(int fd, uint64_t flags)
 {
 	struct dma_buf_sync s = { .flags = flags };
@@ -62,7 +44,7 @@ FIXTURE_SETUP(dmabuf)
 	ASSERT_LE(0, self->node) TH_LOG("open edu0: %s", strerror(errno));
 	self->buf = buf_alloc(SIZE, variant->kind, 0, NULL);
 	ASSERT_LE(0, self->buf);
-	self->dbuf = export_fd(self->buf, DMAKIT_EXPORT_CLOEXEC);
+	self->dbuf = dmabuf_export(self->buf, DMAKIT_EXPORT_CLOEXEC);
 	ASSERT_LE(0, self->dbuf) TH_LOG("EXPORT: %s", strerror(-self->dbuf));
 	fill_pattern(self->pat, SIZE, 80 + variant->kind);
 	ASSERT_EQ(SIZE, pwrite(self->buf, self->pat, SIZE, 0));
@@ -99,7 +81,7 @@ TEST_F(dmabuf, the_dma_buf_maps_the_buffer_and_holds_it)
 	/* the kernel checks the sync flags */
 	EXPECT_EQ(-EINVAL, dmabuf_sync(self->dbuf, 0x80));
 
-	again = export_fd(self->buf, 0);
+	again = dmabuf_export(self->buf, 0);
 	ASSERT_LE(0, again);
 	ASSERT_EQ(0, fstat(self->dbuf, &a));
 	ASSERT_EQ(0, fstat(again, &b));
@@ -131,24 +113,24 @@ TEST_F(dmabuf, transfers_to_and_from_the_dma_buf)
 	int other, dother;
 
 	/* dma-buf -> window -> buffer */
-	ASSERT_EQ(0, xfer(self->node, self->dbuf, PAGE - 700, 0, 3000,
+	ASSERT_EQ(0, xfer_range(self->node, self->dbuf, PAGE - 700, 0, 3000,
 			  DMAKIT_DIR_TO_DEVICE));
 	other = buf_alloc(SIZE, DMAKIT_KIND_PAGES, 0, NULL);
 	ASSERT_LE(0, other);
-	ASSERT_EQ(0, xfer(self->node, other, 100, 0, 3000,
+	ASSERT_EQ(0, xfer_range(self->node, other, 100, 0, 3000,
 			  DMAKIT_DIR_FROM_DEVICE));
 	ASSERT_EQ(3000, pread(other, back, 3000, 100));
 	EXPECT_EQ(-1, first_difference(self->pat + PAGE - 700, back, 3000));
 
 	/* window -> dma-buf, elsewhere in it; the rest untouched */
-	ASSERT_EQ(0, xfer(self->node, self->dbuf, 3 * PAGE - 1500, 0, 3000,
+	ASSERT_EQ(0, xfer_range(self->node, self->dbuf, 3 * PAGE - 1500, 0, 3000,
 			  DMAKIT_DIR_FROM_DEVICE));
 	memcpy(self->pat + 3 * PAGE - 1500, back, 3000);
 	ASSERT_EQ(SIZE, pread(self->buf, self->got, SIZE, 0));
 	EXPECT_EQ(-1, first_difference(self->pat, self->got, SIZE));
 
 	/* a COPY between two dma-bufs */
-	dother = export_fd(other, 0);
+	dother = dmabuf_export(other, 0);
 	ASSERT_LE(0, dother);
 	x.fd = self->dbuf;
 	x.dst_fd = dother;
@@ -179,11 +161,11 @@ TEST_F(dmabuf, bad_exports_and_imports_get_clear_errno)
 	EXPECT_EQ(EINVAL, errno);
 	/* coherent memory goes with its device: not exported */
 	ASSERT_EQ(0, ioctl(self->node, DMAKIT_IOC_ALLOC, &a));
-	EXPECT_EQ(-EOPNOTSUPP, export_fd(a.fd, 0));
+	EXPECT_EQ(-EOPNOTSUPP, dmabuf_export(a.fd, 0));
 	close(a.fd);
 
 	/* a range beyond the dma-buf; staging through the CPU */
-	EXPECT_EQ(-EINVAL, xfer(self->node, self->dbuf, SIZE - 50, 0, 100,
+	EXPECT_EQ(-EINVAL, xfer_range(self->node, self->dbuf, SIZE - 50, 0, 100,
 				DMAKIT_DIR_TO_DEVICE));
 	x.fd = self->dbuf;
 	errno = 0;
@@ -193,18 +175,18 @@ TEST_F(dmabuf, bad_exports_and_imports_get_clear_errno)
 	fd = memfd_create("not-a-dma-buf", 0);
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(0, ftruncate(fd, SIZE));
-	EXPECT_EQ(-EINVAL, xfer(self->node, fd, 0, 0, 100,
+	EXPECT_EQ(-EINVAL, xfer_range(self->node, fd, 0, 0, 100,
 				DMAKIT_DIR_TO_DEVICE));
 	close(fd);
 
 	/* a read-only buffer gives a read-only dma-buf: no DMA into it */
 	ro = buf_alloc(SIZE, variant->kind, DMAKIT_ALLOC_RDONLY, NULL);
 	ASSERT_LE(0, ro);
-	dro = export_fd(ro, 0);
+	dro = dmabuf_export(ro, 0);
 	ASSERT_LE(0, dro);
-	EXPECT_EQ(-EBADF, xfer(self->node, dro, 0, 0, 100,
+	EXPECT_EQ(-EBADF, xfer_range(self->node, dro, 0, 0, 100,
 			       DMAKIT_DIR_FROM_DEVICE));
-	EXPECT_EQ(0, xfer(self->node, dro, 0, 0, 100, DMAKIT_DIR_TO_DEVICE));
+	EXPECT_EQ(0, xfer_range(self->node, dro, 0, 0, 100, DMAKIT_DIR_TO_DEVICE));
 	errno = 0;
 	EXPECT_EQ(MAP_FAILED, mmap(NULL, PAGE, PROT_READ | PROT_WRITE,
 				   MAP_SHARED, dro, 0));
@@ -313,14 +295,14 @@ TEST_F(foreign, another_exporters_dma_buf_is_a_source_and_a_destination)
 	ASSERT_EQ(0, dmabuf_sync(self->dbuf, DMA_BUF_SYNC_END | DMA_BUF_SYNC_RW));
 
 	/* theirs -> window -> ours */
-	ASSERT_EQ(0, xfer(self->node, self->dbuf, PAGE - 1000, 0, 3000,
+	ASSERT_EQ(0, xfer_range(self->node, self->dbuf, PAGE - 1000, 0, 3000,
 			  DMAKIT_DIR_TO_DEVICE));
-	ASSERT_EQ(0, xfer(self->node, buf, 0, 0, 3000, DMAKIT_DIR_FROM_DEVICE));
+	ASSERT_EQ(0, xfer_range(self->node, buf, 0, 0, 3000, DMAKIT_DIR_FROM_DEVICE));
 	ASSERT_EQ(3000, pread(buf, back, 3000, 0));
 	EXPECT_EQ(-1, first_difference(pat, back, 3000));
 
 	/* window -> theirs, two pages on; the bytes around stay 0x11 */
-	ASSERT_EQ(0, xfer(self->node, self->dbuf, 3 * PAGE - 1000, 0, 3000,
+	ASSERT_EQ(0, xfer_range(self->node, self->dbuf, 3 * PAGE - 1000, 0, 3000,
 			  DMAKIT_DIR_FROM_DEVICE));
 	ASSERT_EQ(0, dmabuf_sync(self->dbuf, DMA_BUF_SYNC_START | DMA_BUF_SYNC_RW));
 	EXPECT_EQ(-1, first_difference(pat, self->map + 3 * PAGE - 1000, 3000));

@@ -173,6 +173,24 @@ static inline int klog_count(const char *needle)
 	return count;
 }
 
+/* a dma-buf fd of buffer @buf (DMAKIT_IOC_EXPORT with @flags), or -errno */
+static inline int dmabuf_export(int buf, uint32_t flags)
+{
+	struct dmakit_export e = { .flags = flags };
+
+	return ioctl(buf, DMAKIT_IOC_EXPORT, &e) ? -errno : e.fd;
+}
+
+/* a synchronous transfer between @fd (at @off) and the window (at @dev_off) */
+static inline int xfer_range(int node, int fd, uint64_t off, uint32_t dev_off,
+			     uint64_t len, uint32_t dir)
+{
+	struct dmakit_xfer x = { .fd = fd, .offset = off, .dev_offset = dev_off,
+				 .len = len, .dir = dir };
+
+	return ioctl(node, DMAKIT_IOC_XFER, &x) ? -errno : 0;
+}
+
 /* create a buffer through /dev/dmakit; returns its fd, or -errno */
 static inline int buf_alloc(uint64_t size, uint32_t kind, uint32_t flags,
 			    uint64_t *rounded)

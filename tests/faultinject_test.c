@@ -819,22 +819,6 @@ static long read_long(const char *path)
 	return *read_line(path, line, sizeof(line)) ? strtol(line, NULL, 0) : -1;
 }
 
-static long vmstat(const char *name)
-{
-	char line[128];
-	long v = -1;
-	FILE *f = fopen("/proc/vmstat", "r");
-	size_t len = strlen(name);
-
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (!strncmp(line, name, len) && line[len] == ' ')
-			v = strtol(line + len + 1, NULL, 10);
-	fclose(f);
-	return v;
-}
-
 static void take_snapshot(struct snapshot *s)
 {
 	const char *stats = "/sys/class/misc/dmakit-edu0/stats";
@@ -860,9 +844,7 @@ static void take_snapshot(struct snapshot *s)
 			close(fd[i]);
 	s->dma_entries = read_long(DEBUGFS "/dma-api/nr_total_entries") -
 			 read_long(DEBUGFS "/dma-api/num_free_entries");
-	/* fold the per-CPU differences: the counters are exact after it */
-	write_text("/proc/sys/vm/stat_refresh", "1");
-	s->pins = vmstat("nr_foll_pin_acquired") - vmstat("nr_foll_pin_released");
+	s->pins = pins_held();	/* folds the per-CPU differences first */
 	snprintf(path, sizeof(path), "%s/requests", stats);
 	requests = read_long(path);
 	snprintf(path, sizeof(path), "%s/completed", stats);
