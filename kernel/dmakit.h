@@ -180,6 +180,15 @@ void dmakit_import_unmap(struct dmakit_import *imp);
 void dmakit_import_put(struct dmakit_import *imp);
 const void *dmakit_import_memory(const struct dmakit_import *imp);
 
+/* core/buffer.c: bytes of a read or write at @pos (0 past the end) */
+ssize_t dmakit_buffer_io_span(size_t size, loff_t pos, size_t count);
+
+/* core/splice.c: the buffer's pages (or copies) into a pipe */
+struct pipe_inode_info;
+ssize_t dmakit_buffer_splice_read(struct file *in, loff_t *ppos,
+				  struct pipe_inode_info *pipe, size_t len,
+				  unsigned int flags);
+
 /* core/introspect.c: every address of a buffer's pages */
 long dmakit_buffer_translate(struct file *file,
 			     struct dmakit_translate __user *uarg);

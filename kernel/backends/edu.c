@@ -5,7 +5,8 @@
  * One node per device, /dev/dmakit-edu<N>, served by the device core
  * (core/node.c, node.h): this backend registers it and keeps what is edu's
  * own: PCI probe and remove, the interrupt, the registers, the engine ops,
- * its extra ioctls (LIVENESS, FACTORIAL, RAISE_IRQ, LOOPBACK, STRAY) and
+ * its extra ioctls (LIVENESS, FACTORIAL, RAISE_IRQ; the DMA test ioctls
+ * LOOPBACK and STRAY are in edu_selftest.c) and
  * the description of BAR0 that the core maps. The device has a 1 MiB MMIO
  * BAR with a few registers, a factorial unit that raises an interrupt when
  * it is done, an interrupt raise/ack pair and a DMA engine whose device
@@ -36,7 +37,6 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
-#include <linux/capability.h>
 #include <linux/device.h>
 #include <linux/dma-mapping.h>
 #include <linux/gfp.h>
@@ -46,7 +46,6 @@
 #include <linux/mm.h>
 #include <linux/module.h>
 #include <linux/mutex.h>
-#include <linux/overflow.h>
 #include <linux/pci.h>
 #include <linux/slab.h>
 #include <linux/spinlock.h>
@@ -58,6 +57,7 @@
 #include "compat.h"
 #include "dmakit.h"
 #include "node.h"
+#include "edu.h"
 
 #define EDU_VENDOR_ID		0x1234
 #define EDU_DEVICE_ID		0x11e8
@@ -308,19 +308,6 @@ static long edu_raise_irq(struct dmakit_edu *edu,
 	return err;
 }
 
-/*
- * Does [@offset, @offset + @len) fit the usable part of the device window?
- * QEMU 7.2 aborts the whole emulator on a transfer that reaches the window's
- * last byte (see docs/hardware.md), so the usable part is 4095 bytes.
- */
-static bool edu_window_ok(u32 offset, u32 len)
-{
-	u32 end;
-
-	return len && !check_add_overflow(offset, len, &end) &&
-	       end <= DMAKIT_EDU_WINDOW_MAX;
-}
-
 /* engine ops: the DMA registers; called under the engine's lock */
 static void edu_dma_start(struct dmakit_engine *eng, const struct dmakit_seg *seg,
 			  bool irq)
@@ -363,101 +350,6 @@ static const struct dmakit_engine_ops edu_engine_ops = {
 	.reset = edu_dma_reset,
 };
 
-static int edu_loopback_check(const struct dmakit_edu_loopback *arg)
-{
-	if (!edu_window_ok(0, arg->len))
-		return -EINVAL;
-	if (arg->flags || arg->pad || arg->reserved[0] || arg->reserved[1])
-		return -EINVAL;
-	return 0;
-}
-
-static long edu_loopback(struct dmakit_edu *edu,
-			 struct dmakit_edu_loopback __user *uarg)
-{
-	struct dmakit_edu_loopback arg;
-	struct page *pages[2];
-	dma_addr_t dma[2] = {};
-	bool bounced[2] = {};
-	bool leaked;
-	int err, i;
-
-	if (copy_from_user(&arg, uarg, sizeof(arg)))
-		return -EFAULT;
-	err = edu_loopback_check(&arg);
-	if (err)
-		return err;
-
-	pages[0] = alloc_page(GFP_KERNEL);
-	pages[1] = alloc_page(GFP_KERNEL);
-	if (!pages[0] || !pages[1]) {
-		err = -ENOMEM;
-		goto out_free;
-	}
-	if (copy_from_user(page_address(pages[0]), u64_to_user_ptr(arg.src),
-			   arg.len)) {
-		err = -EFAULT;
-		goto out_free;
-	}
-	/* poison: data that did not come from the device must not pass */
-	memset(page_address(pages[1]), 0xa5, PAGE_SIZE);
-
-	err = dmakit_xfer_loopback(&edu->node.engine, pages, arg.len, dma, bounced,
-				   &leaked);
-	if (leaked)
-		return err;	/* the device may still use the pages */
-	if (err)
-		goto out_free;
-
-	if (copy_to_user(u64_to_user_ptr(arg.dst), page_address(pages[1]),
-			 arg.len)) {
-		err = -EFAULT;
-		goto out_free;
-	}
-	arg.bounced = bounced[0] | bounced[1] << 1;
-	if (dmakit_sees_addresses()) {
-		for (i = 0; i < 2; i++) {
-			arg.phys[i] = page_to_phys(pages[i]);
-			arg.dma[i] = dma[i];
-		}
-	} else {
-		memset(arg.phys, 0, sizeof(arg.phys));
-		memset(arg.dma, 0, sizeof(arg.dma));
-	}
-	if (copy_to_user(uarg, &arg, sizeof(arg)))
-		err = -EFAULT;
-
-out_free:
-	for (i = 0; i < 2; i++)
-		if (pages[i])
-			__free_page(pages[i]);
-	return err;
-}
-
-static long edu_stray(struct dmakit_edu *edu,
-		      struct dmakit_edu_stray __user *uarg)
-{
-	struct dmakit_edu_stray arg;
-	u64 addr = 0;
-	u32 landed = 0;
-	int err;
-
-	/* it makes the device write to a physical address */
-	if (!capable(CAP_SYS_ADMIN))
-		return -EPERM;
-	if (copy_from_user(&arg, uarg, sizeof(arg)))
-		return -EFAULT;
-	if (arg.pad)
-		return -EINVAL;
-	err = dmakit_xfer_stray(&edu->node.engine, arg.len, &addr, &landed);
-	if (err && err != -EINTR && err != -ETIMEDOUT)
-		return err;
-	arg.status = err;
-	arg.addr = addr;
-	arg.landed = landed;
-	return copy_to_user(uarg, &arg, sizeof(arg)) ? -EFAULT : 0;
-}
-
 /* DMAKIT_IOC_DEV_INFO: what the core does not know of the device */
 static void edu_describe(struct dmakit_node *node, struct dmakit_dev_info *info)
 {
@@ -491,9 +383,9 @@ static long edu_ioctl(struct dmakit_node *node, unsigned int cmd,
 	case DMAKIT_IOC_EDU_RAISE_IRQ:
 		return edu_raise_irq(edu, uarg);
 	case DMAKIT_IOC_EDU_LOOPBACK:
-		return edu_loopback(edu, uarg);
+		return dmakit_edu_loopback(&edu->node.engine, uarg);
 	case DMAKIT_IOC_EDU_STRAY:
-		return edu_stray(edu, uarg);
+		return dmakit_edu_stray(&edu->node.engine, uarg);
 	default:
 		return -ENOTTY;
 	}
@@ -708,7 +600,3 @@ void dmakit_edu_exit(void)
 {
 	pci_unregister_driver(&edu_driver);
 }
-
-#if IS_ENABLED(CONFIG_KUNIT)
-#include "edu_kunit.c"
-#endif

@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * KUnit tests of edu.c's pure helpers. edu.c includes this file at its end
- * when the kernel has KUnit (our debug kernel), so the tests see its static
- * functions; the suites run each time the module loads, and their results
- * are read from the kernel log by tests/kunit.sh.
+ * KUnit tests of the edu backend's pure helpers (edu.h, edu_selftest.c).
+ * edu_selftest.c includes this file at its end when the kernel has KUnit
+ * (our debug kernel), so the tests see its static functions; the suites
+ * run each time the module loads, and their results are read from the
+ * kernel log by tests/kunit.sh.
  */
 #include <kunit/test.h>
 

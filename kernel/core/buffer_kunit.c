@@ -63,16 +63,16 @@ static void buffer_check_sizes_kinds_and_fields(struct kunit *test)
 
 static void buffer_io_span_stays_inside_the_buffer(struct kunit *test)
 {
-	KUNIT_EXPECT_EQ(test, buffer_io_span(8192, 0, 8192), 8192);
-	KUNIT_EXPECT_EQ(test, buffer_io_span(8192, 0, 100000), 8192);
-	KUNIT_EXPECT_EQ(test, buffer_io_span(8192, 8191, 2), 1);
-	KUNIT_EXPECT_EQ(test, buffer_io_span(8192, 4000, 100), 100);
-	KUNIT_EXPECT_EQ(test, buffer_io_span(8192, 8192, 1), 0);
-	KUNIT_EXPECT_EQ(test, buffer_io_span(8192, LLONG_MAX, 1), 0);
-	KUNIT_EXPECT_EQ(test, buffer_io_span(8192, 0, 0), 0);
-	KUNIT_EXPECT_EQ(test, buffer_io_span(8192, 10, SIZE_MAX), 8182);
-	KUNIT_EXPECT_EQ(test, buffer_io_span(8192, -1, 1), -EINVAL);
-	KUNIT_EXPECT_EQ(test, buffer_io_span(8192, LLONG_MIN, 1), -EINVAL);
+	KUNIT_EXPECT_EQ(test, dmakit_buffer_io_span(8192, 0, 8192), 8192);
+	KUNIT_EXPECT_EQ(test, dmakit_buffer_io_span(8192, 0, 100000), 8192);
+	KUNIT_EXPECT_EQ(test, dmakit_buffer_io_span(8192, 8191, 2), 1);
+	KUNIT_EXPECT_EQ(test, dmakit_buffer_io_span(8192, 4000, 100), 100);
+	KUNIT_EXPECT_EQ(test, dmakit_buffer_io_span(8192, 8192, 1), 0);
+	KUNIT_EXPECT_EQ(test, dmakit_buffer_io_span(8192, LLONG_MAX, 1), 0);
+	KUNIT_EXPECT_EQ(test, dmakit_buffer_io_span(8192, 0, 0), 0);
+	KUNIT_EXPECT_EQ(test, dmakit_buffer_io_span(8192, 10, SIZE_MAX), 8182);
+	KUNIT_EXPECT_EQ(test, dmakit_buffer_io_span(8192, -1, 1), -EINVAL);
+	KUNIT_EXPECT_EQ(test, dmakit_buffer_io_span(8192, LLONG_MIN, 1), -EINVAL);
 }
 
 /* a pages-kind buffer of @n pages, without a file */
