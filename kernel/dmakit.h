@@ -235,6 +235,7 @@ struct dmakit_client {
 
 /* dma/map.c, dma/stage.c: the mapping layer and the engine's staging memory */
 bool dmakit_dma_translated(struct device *dev);
+bool dmakit_dma_reaches(struct device *dev, phys_addr_t last);
 int dmakit_stage_pool_create(struct dmakit_engine *eng);
 void dmakit_stage_pool_destroy(struct dmakit_engine *eng);
 

@@ -313,4 +313,132 @@ TEST_F(foreign, another_exporters_dma_buf_is_a_source_and_a_destination)
 	close(buf);
 }
 
+/*
+ * An importer whose DMA mask cannot reach the memory, with neither an IOMMU
+ * nor swiotlb in between: the module reloaded with dma_bits=24 (QEMU's edu
+ * takes more; only the kernel's view of it shrinks) and a buffer with pages
+ * above 16 MiB. Our exporter answers EIO before it maps, where dma-direct
+ * would WARN ("DMA addr ... overflow") and fail; a transfer naming the
+ * buffer fd gets EIO the same way; not a byte moves either way. Behind an
+ * IOMMU the same transfers work, bytes checked.
+ */
+#define NARROW_SIZE	(64 * PAGE)
+#define NARROW_LIMIT	(16ull << 20)
+
+static int reload_dmakit(const char *extra)
+{
+	char cmd[256];
+
+	snprintf(cmd, sizeof(cmd),
+		 "rmmod dmakit && insmod /lib/dmakit/dmakit.ko $DMAKIT_MODPARAMS %s",
+		 extra);
+	return system(cmd);
+}
+
+/* offset of a page of @fd above @limit, or -1 */
+static long page_above(int fd, uint64_t limit)
+{
+	static struct dmakit_page_desc d[NARROW_SIZE / PAGE];
+	struct dmakit_translate t = { .count = NARROW_SIZE / PAGE,
+				      .descs = (uintptr_t)d };
+
+	if (ioctl(fd, DMAKIT_IOC_TRANSLATE, &t))
+		return -1;
+	for (uint32_t i = 0; i < t.count; i++)
+		if (d[i].phys >= limit)
+			return (long)d[i].offset;
+	return -1;
+}
+
+FIXTURE(narrow) {
+	bool reloaded;
+	int node, buf, dbuf, other;
+	unsigned char pat[NARROW_SIZE], got[NARROW_SIZE];
+};
+
+FIXTURE_SETUP(narrow)
+{
+	struct dmakit_alloc a = { .size = PAGE, .kind = DMAKIT_KIND_COHERENT };
+
+	self->node = self->buf = self->dbuf = self->other = -1;
+	if (env_long("DMAKIT_EXPECT_BOUNCE", 0))
+		SKIP(return, "swiotlb's slots lie above 16 MiB here: a 24-bit edu cannot reach them either (the lane's dma_bits must match QEMU's mask)");
+	ASSERT_EQ(0, reload_dmakit("dma_bits=24"));
+	self->reloaded = true;
+	self->node = edu_open(0, 0);
+	ASSERT_LE(0, self->node) TH_LOG("open edu0: %s", strerror(errno));
+	self->buf = buf_alloc(NARROW_SIZE, DMAKIT_KIND_PAGES, 0, NULL);
+	ASSERT_LE(0, self->buf);
+	self->dbuf = dmabuf_export(self->buf, 0);
+	ASSERT_LE(0, self->dbuf) TH_LOG("EXPORT: %s", strerror(-self->dbuf));
+	/* the window's bytes in and out: coherent memory of edu0, below 16 MiB */
+	ASSERT_EQ(0, ioctl(self->node, DMAKIT_IOC_ALLOC, &a)) TH_LOG("%s", strerror(errno));
+	self->other = a.fd;
+	fill_pattern(self->pat, NARROW_SIZE, 99);
+	ASSERT_EQ(NARROW_SIZE, pwrite(self->buf, self->pat, NARROW_SIZE, 0));
+}
+
+FIXTURE_TEARDOWN(narrow)
+{
+	if (self->other >= 0)
+		close(self->other);
+	if (self->dbuf >= 0)
+		close(self->dbuf);
+	if (self->buf >= 0)
+		close(self->buf);
+	if (self->node >= 0)
+		close(self->node);
+	if (self->reloaded)
+		ASSERT_EQ(0, reload_dmakit(""));
+}
+
+TEST_F(narrow, an_importer_that_cannot_reach_the_memory_gets_eio)
+{
+	bool iommu = env_long("DMAKIT_EXPECT_IOMMU", 0);
+	int warnings = klog_count("WARNING:");
+	long off = page_above(self->buf, NARROW_LIMIT);
+	int fds[2] = { self->dbuf, self->buf };
+
+	if (off < 0)
+		SKIP(return, "no page of the buffer above 16 MiB");
+	for (int i = 0; i < 2; i++) {
+		const char *what = i ? "the buffer fd" : "its dma-buf";
+		unsigned char back[3000];
+
+		/* memory -> window: the device would read above its mask */
+		errno = 0;
+		if (iommu) {
+			ASSERT_EQ(0, xfer_range(self->node, fds[i], off, 0, 3000,
+						DMAKIT_DIR_TO_DEVICE))
+				TH_LOG("%s behind the IOMMU: %s", what, strerror(errno));
+			ASSERT_EQ(0, xfer_range(self->node, self->other, 0, 0, 3000,
+						DMAKIT_DIR_FROM_DEVICE));
+			ASSERT_EQ(3000, pread(self->other, back, 3000, 0));
+			EXPECT_EQ(-1, first_difference(self->pat + off, back, 3000));
+		} else {
+			EXPECT_EQ(-EIO, xfer_range(self->node, fds[i], off, 0, 3000,
+						   DMAKIT_DIR_TO_DEVICE))
+				TH_LOG("%s", what);
+		}
+		/* window -> memory: nothing lands unless the IOMMU maps it */
+		ASSERT_EQ(0, xfer_range(self->node, self->other, 0, 0, 3000,
+					DMAKIT_DIR_TO_DEVICE));
+		if (iommu) {
+			EXPECT_EQ(0, xfer_range(self->node, fds[i], off + 100, 0,
+						3000, DMAKIT_DIR_FROM_DEVICE));
+			ASSERT_EQ(3000, pread(self->other, back, 3000, 0));
+			memcpy(self->pat + off + 100, back, 3000);
+		} else {
+			EXPECT_EQ(-EIO, xfer_range(self->node, fds[i], off + 100,
+						   0, 3000, DMAKIT_DIR_FROM_DEVICE))
+				TH_LOG("%s", what);
+		}
+		ASSERT_EQ(NARROW_SIZE, pread(self->buf, self->got, NARROW_SIZE, 0));
+		EXPECT_EQ(-1, first_difference(self->pat, self->got, NARROW_SIZE))
+			TH_LOG("%s", what);
+	}
+	EXPECT_EQ(warnings, klog_count("WARNING:"))
+		TH_LOG("the kernel warned: dma-direct mapped beyond the mask");
+}
+
 TEST_HARNESS_MAIN

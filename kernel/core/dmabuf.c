@@ -17,8 +17,9 @@
  *                    and kept until detach;
  *   map/unmap        DMA-map that table for the importer's device (its
  *                    mask and IOMMU apply: dma_map_sgtable() bounces
- *                    through swiotlb where it must, and fails where
- *                    nothing can reach the memory); nested maps share the
+ *                    through swiotlb where it must; where nothing can
+ *                    reach the memory, EIO before dma-direct would WARN:
+ *                    dmakit_dma_reaches()); nested maps share the
  *                    mapping, the last unmap undoes it, so that the
  *                    device's writes reach the memory;
  *   begin/end_cpu_access (DMA_BUF_IOCTL_SYNC): sync every attachment's
@@ -158,6 +159,14 @@ static struct sg_table *export_map(struct dma_buf_attachment *attach,
 			goto out;
 	}
 	if (!ea->mapped) {
+		/* beyond the importer's reach, dma-direct would WARN first */
+		if (!dmakit_dma_reaches(ea->dev, exp->buf->phys_max)) {
+			dev_info_ratelimited(ea->dev,
+					     "its DMA mask (%d bits) cannot reach a dmakit dma-buf, and nothing translates or bounces for it: EIO\n",
+					     fls64(dma_get_mask(ea->dev)));
+			err = -EIO;
+			goto out;
+		}
 		err = dma_map_sgtable(ea->dev, &ea->sgt, dir, 0);
 		if (err)
 			goto out;

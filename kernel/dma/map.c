@@ -58,6 +58,29 @@ bool dmakit_dma_translated(struct device *dev)
 	return domain && (domain->type & __IOMMU_DOMAIN_DMA_API);
 }
 
+/**
+ * dmakit_dma_reaches() - can the DMA API give @dev bus addresses for memory
+ * up to @last (its highest byte)?
+ * @dev:  the device that would do the DMA.
+ * @last: physical address of the memory's last byte.
+ *
+ * Through an IOMMU always; below the device's mask (and bus limit)
+ * directly; above it only where swiotlb bounces for @dev (dma-direct
+ * limits a mapping's size exactly then: is_swiotlb_active() is not
+ * exported from 6.6 on). dma-direct meets anything else with a WARN
+ * ("DMA addr ... overflow") and a failed mapping, so the callers answer
+ * EIO before they map.
+ */
+bool dmakit_dma_reaches(struct device *dev, phys_addr_t last)
+{
+	u64 limit = min_not_zero(dma_get_mask(dev), dev->bus_dma_limit);
+
+	if (dmakit_dma_translated(dev) || phys_to_dma(dev, last) <= limit)
+		return true;
+	return dma_addressing_limited(dev) &&
+	       dma_max_mapping_size(dev) != SIZE_MAX;
+}
+
 /*
  * Did a streaming mapping of @phys at @dma land in a swiotlb bounce buffer?
  * Without an IOMMU, dma-direct gives every page the bus address that
