@@ -194,3 +194,7 @@ void dmakit_fence_exit(void)
 {
 	rcu_barrier();
 }
+
+#if IS_ENABLED(CONFIG_KUNIT)
+#include "fence_kunit.c"
+#endif
