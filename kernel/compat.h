@@ -14,6 +14,8 @@
 #define DMAKIT_COMPAT_H
 
 #include <linux/version.h>
+#include <linux/dma-buf.h>
+#include <linux/fs.h>
 #include <linux/huge_mm.h>
 #include <linux/mm.h>
 #include <linux/mmzone.h>
@@ -89,6 +91,20 @@ static inline void __iomem *pcim_iomap_region(struct pci_dev *pdev, int bar,
 	return err ? IOMEM_ERR_PTR(err) : pcim_iomap_table(pdev)[bar];
 }
 #endif
+
+/*
+ * A reference to @dmabuf unless its file's count already reached zero (its
+ * release is under way and will free it): 6.13 turned f_count into
+ * f_ref, a file_ref_t, with file_ref_get() for this.
+ */
+static inline bool dmakit_dma_buf_tryget(struct dma_buf *dmabuf)
+{
+#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 13, 0)
+	return atomic_long_inc_not_zero(&dmabuf->file->f_count);
+#else
+	return file_ref_get(&dmabuf->file->f_ref);
+#endif
+}
 
 /*
  * 7.x (after 6.12): kzalloc_obj() allocates one object of a variable's type

@@ -23,6 +23,7 @@
 struct device;
 struct dma_buf;
 struct dma_buf_attachment;
+struct dma_fence;
 struct sg_table;
 struct dmakit_alloc;
 struct dmakit_buffer_owner;
@@ -173,12 +174,22 @@ struct dmakit_import {
 	enum dma_data_direction dir;
 };
 
-int dmakit_import_get(struct dmakit_import *imp, int fd, struct device *dev,
-		      u64 off, u64 len, bool written);
+int dmakit_import_get(struct dmakit_import *imp, int fd,
+		      struct dmakit_engine *eng, u64 off, u64 len, bool written);
 int dmakit_import_map(struct dmakit_import *imp);
 void dmakit_import_unmap(struct dmakit_import *imp);
 void dmakit_import_put(struct dmakit_import *imp);
 const void *dmakit_import_memory(const struct dmakit_import *imp);
+
+struct dma_buf *dmakit_buffer_dmabuf_get(struct dmakit_buffer *buf);
+int dmakit_resv_wait(struct dma_buf *dmabuf, bool written, u64 own_context);
+
+/* dma/fence.c: dmakit's own DMA as fences on the dma-bufs it touches */
+void dmakit_fence_init_engine(struct dmakit_engine *eng);
+struct dma_fence *dmakit_fence_new(struct dmakit_engine *eng);
+void dmakit_fence_end(struct dmakit_engine *eng, struct dma_fence *fence,
+		      int status);
+void dmakit_fence_exit(void);
 
 /* core/buffer.c: bytes of a read or write at @pos (0 past the end) */
 ssize_t dmakit_buffer_io_span(size_t size, loff_t pos, size_t count);

@@ -191,6 +191,11 @@ struct dmakit_engine_stats {
  * @stage_page_dma: its bus address.
  * @next_id:   id of the next request.
  * @stats:     counters.
+ * @fence_context: the dma-fence context of the engine's requests
+ *             (dma/fence.c).
+ * @fence_seqno: seqno of the last fence made (@fence_lock).
+ * @fence_lock: guards @fence_seqno and @fences; process context only.
+ * @fences:    fences not yet signalled, in seqno order (dma/fence.c).
  */
 struct dmakit_engine {
 	const struct dmakit_engine_ops *ops;
@@ -218,6 +223,10 @@ struct dmakit_engine {
 	dma_addr_t stage_page_dma;
 	u64 next_id;
 	struct dmakit_engine_stats stats;
+	u64 fence_context;
+	u64 fence_seqno;
+	spinlock_t fence_lock;		/* see above */
+	struct list_head fences;
 };
 
 void dmakit_engine_init(struct dmakit_engine *eng,

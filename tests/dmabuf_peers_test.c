@@ -1083,6 +1083,66 @@ TEST_F(vgem_import, vgem_fences_hold_transfers_back)
 }
 
 /*
+ * vgem's fences on our dma-buf hold back transfers that name the BUFFER's
+ * fd as well (implicit sync, as for the dma-buf fd): with a read fence a
+ * write by the buffer fd times out, the buffer untouched, until it
+ * signals; with a write fence a read by the buffer fd waits for it.
+ */
+TEST_F(vgem_import, vgem_fences_hold_back_transfers_by_the_buffer_fd)
+{
+	struct later l = { .drm = self->c.drm, .ms = 300 };
+	unsigned char pat[3000];
+	pthread_t t;
+	double t0;
+	int fence, err;
+
+	fill_pattern(pat, sizeof(pat), 6);
+	self->old_timeout = set_param("timeout_ms", 300);
+	ASSERT_LE(0, self->old_timeout);
+	ASSERT_EQ(3000, pwrite(self->buf, pat, 3000, 2 * PAGE));
+	ASSERT_EQ(0, xfer_range(self->c.node, self->buf, 2 * PAGE, 0, 3000,
+			  DMAKIT_DIR_TO_DEVICE));
+
+	/* a read fence: a write by the buffer fd waits, here times out */
+	fence = vgem_fence(self->c.drm, self->handle, 0);
+	ASSERT_LT(0, fence) TH_LOG("FENCE_ATTACH: %s", strerror(-fence));
+	t0 = now();
+	err = xfer_range(self->c.node, self->buf, 9 * PAGE + 3, 0, 3000,
+			 DMAKIT_DIR_FROM_DEVICE);
+	EXPECT_EQ(-ETIMEDOUT, err) TH_LOG("a write by the buffer fd under vgem's read fence: %s",
+					  strerror(-err));
+	EXPECT_LE(0.25, now() - t0);
+	ASSERT_EQ(VSIZE, pread(self->buf, self->got, VSIZE, 0));
+	memcpy(self->pat + 2 * PAGE, pat, 3000);
+	EXPECT_EQ(-1, first_difference(self->pat, self->got, VSIZE));
+	ASSERT_EQ(0, vgem_signal(self->c.drm, fence));
+	ASSERT_EQ(0, xfer_range(self->c.node, self->buf, 9 * PAGE + 3, 0, 3000,
+			  DMAKIT_DIR_FROM_DEVICE));
+	memcpy(self->pat + 9 * PAGE + 3, pat, 3000);
+	ASSERT_EQ(VSIZE, pread(self->buf, self->got, VSIZE, 0));
+	EXPECT_EQ(-1, first_difference(self->pat, self->got, VSIZE));
+	set_param("timeout_ms", self->old_timeout);
+	self->old_timeout = -1;
+
+	/* a write fence: a read by the buffer fd waits until it signals */
+	l.fence = vgem_fence(self->c.drm, self->handle, VGEM_FENCE_WRITE);
+	ASSERT_LT(0, (int)l.fence);
+	ASSERT_EQ(0, pthread_create(&t, NULL, signal_later, &l));
+	t0 = now();
+	err = xfer_range(self->c.node, self->buf, 0, 0, 3000,
+			 DMAKIT_DIR_TO_DEVICE);
+	EXPECT_EQ(0, err) TH_LOG("TO_DEVICE behind a write fence: %s",
+				 strerror(-err));
+	EXPECT_LE(0.25, now() - t0) TH_LOG("a read by the buffer fd did not wait for vgem's write fence");
+	pthread_join(t, NULL);
+	EXPECT_EQ(0, l.err);
+	ASSERT_EQ(0, xfer_range(self->c.node, self->buf, 13 * PAGE, 0, 3000,
+			  DMAKIT_DIR_FROM_DEVICE));
+	ASSERT_EQ(3000, pread(self->buf, self->got, 3000, 13 * PAGE));
+	EXPECT_EQ(-1, first_difference(self->pat, self->got, 3000));
+}
+
+/*
  * A process that imported our dma-buf into vgem and put a write fence on
  * it is killed: vgem's fd closes, the fence signals, the handle goes; our
  * transfer does not wait for the fence's 10 s expiry, and vgem has no

@@ -7,9 +7,12 @@
  */
 #include <linux/dma-buf.h>
 #include <linux/dma-heap.h>
+#include <linux/sync_file.h>
 #include <linux/udmabuf.h>
+#include <poll.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 
 #include "dmakit_test.h"
 
@@ -439,6 +442,246 @@ TEST_F(narrow, an_importer_that_cannot_reach_the_memory_gets_eio)
 	}
 	EXPECT_EQ(warnings, klog_count("WARNING:"))
 		TH_LOG("the kernel warned: dma-direct mapped beyond the mask");
+}
+
+/*
+ * dmakit's own DMA publishes fences on an exported buffer's reservation
+ * object (issue 17): a write fence where edu writes it, a read fence where
+ * it only reads it, each signalled when the request ends (with an error
+ * for a cancelled one). A COPY of FSIZE is 2 * FSIZE / 4 KiB segments of
+ * edu's ~100 ms each: long enough to look at the fences while in flight.
+ */
+#define FSIZE	(8 * PAGE)
+
+/* POLL @events of @fd right now: the events ready, or -errno */
+static int poll_now(int fd, short events)
+{
+	struct pollfd p = { .fd = fd, .events = events };
+	int n = poll(&p, 1, 0);
+
+	return n < 0 ? -errno : n ? p.revents & events : 0;
+}
+
+/* DMA_BUF_IOCTL_EXPORT_SYNC_FILE: a sync_file fd, or -errno */
+static int export_sync_file(int dbuf, uint32_t flags)
+{
+	struct dma_buf_export_sync_file e = { .flags = flags, .fd = -1 };
+
+	return ioctl(dbuf, DMA_BUF_IOCTL_EXPORT_SYNC_FILE, &e) ? -errno : e.fd;
+}
+
+/*
+ * SYNC_IOC_FILE_INFO: the sync_file's status (0 pending, 1 signalled,
+ * < 0 its error), the first fence's names into @info; the ioctl's own
+ * failure as -1000 - errno (never a status)
+ */
+static int sync_status(int sf, struct sync_fence_info *info)
+{
+	struct sync_fence_info fi[4];
+	struct sync_file_info i = { .num_fences = 4,
+				    .sync_fence_info = (uintptr_t)fi };
+
+	memset(fi, 0, sizeof(fi));
+	if (ioctl(sf, SYNC_IOC_FILE_INFO, &i))
+		return -1000 - errno;
+	if (info)
+		*info = fi[0];
+	return i.status;
+}
+
+/* an asynchronous COPY of @len bytes; its id, or 0 */
+static uint64_t copy_async(int node, int src, int dst, uint64_t len)
+{
+	struct dmakit_xfer x = { .fd = src, .dst_fd = dst, .len = len,
+				 .dir = DMAKIT_DIR_COPY,
+				 .flags = DMAKIT_XFER_ASYNC };
+
+	return ioctl(node, DMAKIT_IOC_XFER, &x) ? 0 : x.id;
+}
+
+/* reap one result, waiting: its status, or -1000 - errno */
+static int reap(int node)
+{
+	struct dmakit_xfer_reap r = { .flags = DMAKIT_REAP_WAIT };
+
+	if (ioctl(node, DMAKIT_IOC_XFER_REAP, &r))
+		return -1000 - errno;
+	return r.result.status;
+}
+
+FIXTURE(fences) {
+	int node;
+	int src, dst;		/* buffers; dst exported as dbuf */
+	int dbuf;
+	unsigned char pat[FSIZE], got[FSIZE];
+};
+
+FIXTURE_SETUP(fences)
+{
+	unsigned char fill[FSIZE];
+
+	self->src = self->dst = self->dbuf = -1;
+	self->node = edu_open(0, 0);
+	ASSERT_LE(0, self->node);
+	self->src = buf_alloc(FSIZE, DMAKIT_KIND_PAGES, 0, NULL);
+	ASSERT_LE(0, self->src);
+	self->dst = buf_alloc(FSIZE, DMAKIT_KIND_PAGES, 0, NULL);
+	ASSERT_LE(0, self->dst);
+	self->dbuf = dmabuf_export(self->dst, 0);
+	ASSERT_LE(0, self->dbuf);
+	fill_pattern(self->pat, FSIZE, 77);
+	ASSERT_EQ(FSIZE, pwrite(self->src, self->pat, FSIZE, 0));
+	memset(fill, 0x5a, FSIZE);
+	ASSERT_EQ(FSIZE, pwrite(self->dst, fill, FSIZE, 0));
+}
+
+FIXTURE_TEARDOWN(fences)
+{
+	if (self->dbuf >= 0)
+		close(self->dbuf);
+	if (self->dst >= 0)
+		close(self->dst);
+	if (self->src >= 0)
+		close(self->src);
+	if (self->node >= 0)
+		close(self->node);
+}
+
+/*
+ * edu writes the exported buffer, named by its BUFFER fd: the dma-buf is
+ * not readable (POLLIN) and its writers' sync_file is pending while the
+ * COPY is in flight; both are ready when it completes (by the reap), and
+ * then the dma-buf's mapping has the device's bytes.
+ */
+TEST_F(fences, a_device_write_is_a_write_fence_until_it_ends)
+{
+	struct sync_fence_info fi;
+	unsigned char *p;
+	int sf, st;
+
+	ASSERT_NE(0, copy_async(self->node, self->src, self->dst, FSIZE))
+		TH_LOG("async COPY: %s", strerror(errno));
+	EXPECT_EQ(0, poll_now(self->dbuf, POLLIN))
+		TH_LOG("the dma-buf is readable while edu writes it");
+	EXPECT_EQ(0, poll_now(self->dbuf, POLLOUT));
+	sf = export_sync_file(self->dbuf, DMA_BUF_SYNC_READ);
+	ASSERT_LE(0, sf) TH_LOG("EXPORT_SYNC_FILE: %s", strerror(-sf));
+	st = sync_status(sf, &fi);
+	EXPECT_EQ(0, st) TH_LOG("the writers' sync_file is not pending");
+	if (st == 0) {
+		EXPECT_STREQ("dmakit", fi.driver_name);
+		EXPECT_STREQ("dmakit-edu0", fi.obj_name);
+	}
+
+	/* the fence signals when the request ends, before the reap returns */
+	EXPECT_EQ(0, reap(self->node));
+	EXPECT_EQ(1, sync_status(sf, NULL));
+	EXPECT_EQ(POLLIN, poll_now(self->dbuf, POLLIN));
+	EXPECT_EQ(POLLOUT, poll_now(self->dbuf, POLLOUT));
+	close(sf);
+	p = mmap(NULL, FSIZE, PROT_READ, MAP_SHARED, self->dbuf, 0);
+	ASSERT_NE(MAP_FAILED, p);
+	EXPECT_EQ(-1, first_difference(self->pat, p, FSIZE));
+	munmap(p, FSIZE);
+}
+
+/*
+ * The same COPY read from the exported buffer: a read fence only, so the
+ * dma-buf stays readable (POLLIN) but not writable (POLLOUT) until it ends
+ */
+TEST_F(fences, a_device_read_is_a_read_fence_until_it_ends)
+{
+	int sf, sr;
+
+	ASSERT_EQ(FSIZE, pwrite(self->dst, self->pat, FSIZE, 0));
+	fill_pattern(self->got, FSIZE, 3);
+	ASSERT_EQ(FSIZE, pwrite(self->src, self->got, FSIZE, 0));
+	ASSERT_NE(0, copy_async(self->node, self->dst, self->src, FSIZE));
+	EXPECT_EQ(POLLIN, poll_now(self->dbuf, POLLIN));
+	EXPECT_EQ(0, poll_now(self->dbuf, POLLOUT))
+		TH_LOG("the dma-buf is writable while edu reads it");
+	sr = export_sync_file(self->dbuf, DMA_BUF_SYNC_READ);
+	sf = export_sync_file(self->dbuf, DMA_BUF_SYNC_WRITE);
+	ASSERT_LE(0, sr);
+	ASSERT_LE(0, sf);
+	EXPECT_EQ(1, sync_status(sr, NULL));
+	EXPECT_EQ(0, sync_status(sf, NULL));
+	EXPECT_EQ(0, reap(self->node));
+	EXPECT_EQ(1, sync_status(sf, NULL));
+	EXPECT_EQ(POLLOUT, poll_now(self->dbuf, POLLOUT));
+	ASSERT_EQ(FSIZE, pread(self->src, self->got, FSIZE, 0));
+	EXPECT_EQ(-1, first_difference(self->pat, self->got, FSIZE));
+	close(sr);
+	close(sf);
+}
+
+/*
+ * A request cancelled (its node fd closed) signals its fence with an
+ * error; the sync_file outlives every fd of dmakit, and what it says
+ * stays readable.
+ */
+TEST_F(fences, a_cancelled_request_signals_an_error)
+{
+	int sf, st;
+
+	ASSERT_NE(0, copy_async(self->node, self->src, self->dbuf, FSIZE));
+	sf = export_sync_file(self->dbuf, DMA_BUF_SYNC_READ);
+	ASSERT_LE(0, sf);
+	EXPECT_EQ(0, sync_status(sf, NULL));
+	/* closing the node cancels the request and waits for its end */
+	close(self->node);
+	self->node = -1;
+	st = sync_status(sf, NULL);
+	EXPECT_GT(0, st) TH_LOG("a cancelled request's fence: status %d", st);
+	EXPECT_LT(-1000, st);
+	EXPECT_EQ(POLLIN, poll_now(self->dbuf, POLLIN));
+	close(self->dbuf);
+	close(self->dst);
+	close(self->src);
+	self->dbuf = self->dst = self->src = -1;
+	EXPECT_EQ(st, sync_status(sf, NULL));
+	close(sf);
+}
+
+/*
+ * A sync_file holds a fence of ours after every fd of dmakit is closed:
+ * the fence holds the module (its ops are the module's), so unloading is
+ * refused until the sync_file goes, and works then. Reloads the module.
+ */
+TEST_F(fences, a_sync_file_holds_the_module_until_it_goes)
+{
+	double t0;
+	int sf, err;
+
+	ASSERT_NE(0, copy_async(self->node, self->src, self->dst, 2 * PAGE));
+	sf = export_sync_file(self->dbuf, DMA_BUF_SYNC_READ);
+	ASSERT_LE(0, sf);
+	EXPECT_EQ(0, sync_status(sf, NULL));
+	EXPECT_EQ(0, reap(self->node));
+	EXPECT_EQ(1, sync_status(sf, NULL));
+	close(self->dbuf);
+	close(self->dst);
+	close(self->src);
+	close(self->node);
+	self->dbuf = self->dst = self->src = self->node = -1;
+
+	/* dma-bufs and buffers go with their last fd: only the fence is left */
+	usleep(100 * 1000);
+	errno = 0;
+	EXPECT_EQ(-1, syscall(SYS_delete_module, "dmakit", O_NONBLOCK));
+	EXPECT_EQ(EWOULDBLOCK, errno);
+	EXPECT_EQ(1, sync_status(sf, NULL));
+	close(sf);
+	/* the fence is freed an RCU grace period later */
+	t0 = now();
+	while ((err = syscall(SYS_delete_module, "dmakit", O_NONBLOCK)) &&
+	       errno == EWOULDBLOCK && now() - t0 < 5)
+		usleep(20 * 1000);
+	EXPECT_EQ(0, err) TH_LOG("unload after the sync_file went: %s",
+				 strerror(errno));
+	ASSERT_EQ(0, system("lsmod | grep -q '^dmakit ' || insmod /lib/dmakit/dmakit.ko $DMAKIT_MODPARAMS"));
+	self->node = edu_open(0, 0);
+	ASSERT_LE(0, self->node);
 }
 
 TEST_HARNESS_MAIN

@@ -38,6 +38,7 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/dma-buf.h>
+#include <linux/dma-fence.h>
 #include <linux/dma-mapping.h>
 #include <linux/dma-resv.h>
 #include <linux/fcntl.h>
@@ -307,10 +308,12 @@ static struct dma_buf *buffer_dmabuf(struct file *file, struct dmakit_buffer *bu
 
 	mutex_lock(&buf_export_lock);
 	dmabuf = buf->dmabuf;
-	if (dmabuf) {
-		get_dma_buf(dmabuf);
+	/*
+	 * one whose last reference went is being released: export_release()
+	 * waits for the lock, and leaves a newer buf->dmabuf alone
+	 */
+	if (dmabuf && dmakit_dma_buf_tryget(dmabuf))
 		goto out;
-	}
 	exp = kzalloc_obj(*exp, GFP_KERNEL_ACCOUNT);
 	if (!exp) {
 		dmabuf = ERR_PTR(-ENOMEM);
@@ -386,27 +389,78 @@ err_put:
 }
 
 /**
+ * dmakit_buffer_dmabuf_get() - a buffer's dma-buf, if it was exported.
+ * @buf: the buffer (its file held by the caller).
+ *
+ * Return: the dma-buf with a reference for the caller, or NULL.
+ */
+struct dma_buf *dmakit_buffer_dmabuf_get(struct dmakit_buffer *buf)
+{
+	struct dma_buf *dmabuf;
+
+	mutex_lock(&buf_export_lock);
+	dmabuf = buf->dmabuf;
+	if (dmabuf && !dmakit_dma_buf_tryget(dmabuf))
+		dmabuf = NULL;	/* being released: nobody left to sync with */
+	mutex_unlock(&buf_export_lock);
+	return dmabuf;
+}
+
+/**
+ * dmakit_resv_wait() - implicit sync: wait for the fences of a dma-buf's
+ * other users before our device touches it.
+ * @dmabuf:      the dma-buf.
+ * @written:     the device will write it (wait for everyone), else read it
+ *               (wait for the writers).
+ * @own_context: the fence context of the engine that will do the DMA: its
+ *               own fences are left out, its queue orders those requests.
+ *
+ * Interruptible, up to the transfer timeout, in the submitter's context.
+ *
+ * Return: 0; -ETIMEDOUT (a fence did not signal in time), -ERESTARTSYS.
+ */
+int dmakit_resv_wait(struct dma_buf *dmabuf, bool written, u64 own_context)
+{
+	long left = dmakit_engine_timeout();
+	struct dma_resv_iter cursor;
+	struct dma_fence *fence;
+
+	/* as dma_resv_wait_timeout(), which cannot leave a context out */
+	dma_resv_iter_begin(&cursor, dmabuf->resv, dma_resv_usage_rw(written));
+	dma_resv_for_each_fence_unlocked(&cursor, fence) {
+		if (fence->context == own_context)
+			continue;
+		left = dma_fence_wait_timeout(fence, true, left);
+		if (left <= 0)
+			break;
+	}
+	dma_resv_iter_end(&cursor);
+	if (left < 0)
+		return left;
+	return left ? 0 : -ETIMEDOUT;
+}
+
+/**
  * dmakit_import_get() - a dma-buf fd as one side of a transfer.
  * @imp:     filled in; dmakit_import_put() undoes it, also on failure.
  * @fd:      the dma-buf fd.
- * @dev:     the device that will do the DMA.
+ * @eng:     the engine that will do the DMA (its device attaches).
  * @off:     first byte of the range in the dma-buf.
  * @len:     bytes.
  * @written: the device writes the range.
  *
- * Attaches @dev and waits (interruptibly, up to the transfer timeout) for
- * the fences of the dma-buf's other users that the access must follow:
+ * Attaches the engine's device and waits (dmakit_resv_wait()) for the
+ * fences of the dma-buf's other users that the access must follow:
  * writers before a read, everyone before a write.
  *
  * Return: 0; -EINVAL (@fd is not a dma-buf, or the range does not lie
  * inside it), -EBADF (@written and the dma-buf is read-only), -ETIMEDOUT
  * (its fences did not signal), -ERESTARTSYS, or the exporter's error.
  */
-int dmakit_import_get(struct dmakit_import *imp, int fd, struct device *dev,
-		      u64 off, u64 len, bool written)
+int dmakit_import_get(struct dmakit_import *imp, int fd,
+		      struct dmakit_engine *eng, u64 off, u64 len, bool written)
 {
 	struct dma_buf *dmabuf;
-	long left;
 	u64 end;
 
 	memset(imp, 0, sizeof(*imp));
@@ -419,18 +473,14 @@ int dmakit_import_get(struct dmakit_import *imp, int fd, struct device *dev,
 	if (check_add_overflow(off, len, &end) || end > dmabuf->size)
 		return -EINVAL;
 	imp->dir = written ? DMA_FROM_DEVICE : DMA_TO_DEVICE;
-	imp->attach = dma_buf_attach(dmabuf, dev);
+	imp->attach = dma_buf_attach(dmabuf, eng->dev);
 	if (IS_ERR(imp->attach)) {
 		long err = PTR_ERR(imp->attach);
 
 		imp->attach = NULL;
 		return err;
 	}
-	left = dma_resv_wait_timeout(dmabuf->resv, dma_resv_usage_rw(written),
-				     true, dmakit_engine_timeout());
-	if (left < 0)
-		return left;
-	return left ? 0 : -ETIMEDOUT;
+	return dmakit_resv_wait(dmabuf, written, eng->fence_context);
 }
 
 /**

@@ -138,6 +138,7 @@ static void __exit dmakit_exit(void)
 	platform_device_unregister(dmakit_pdev);
 	misc_deregister(&dmakit_ctl);
 	dmakit_fault_exit();
+	dmakit_fence_exit();
 	pr_info("unloaded\n");
 }
 

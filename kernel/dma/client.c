@@ -26,17 +26,23 @@
 #include "xfer.h"
 
 /*
- * Queue @xr as an asynchronous request of @client; on success the client
- * owns it and *@id is its number, on error the caller still does.
+ * Queue @xr as an asynchronous request of @client, with its fence on the
+ * dma-bufs it touches; on success the client owns it and *@id is its
+ * number, on error the caller still does.
  */
 int xfer_submit_async(struct dmakit_client *client, struct xfer_req *xr,
 		      u64 *id)
 {
+	struct xfer_fencing f;
 	int err;
 
+	err = xfer_fence_begin(xr, &f);
+	if (err)
+		return err;
 	spin_lock(&client->lock);
 	if (client->closing || client->outstanding >= DMAKIT_XFER_MAX_ASYNC) {
 		spin_unlock(&client->lock);
+		xfer_fence_commit(xr, &f, -EBUSY);
 		return -EBUSY;
 	}
 	client->outstanding++;
@@ -51,6 +57,8 @@ int xfer_submit_async(struct dmakit_client *client, struct xfer_req *xr,
 		*id = xr->req.id;
 	}
 	spin_unlock(&client->lock);
+	/* @xr may be reaped and freed from here on (when err is 0) */
+	xfer_fence_commit(xr, &f, err);
 	return err;
 }
 

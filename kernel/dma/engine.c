@@ -274,6 +274,7 @@ void dmakit_engine_init(struct dmakit_engine *eng,
 	INIT_WORK(&eng->work, engine_work);
 	INIT_DELAYED_WORK(&eng->watchdog, engine_watchdog);
 	eng->next_id = 1;
+	dmakit_fence_init_engine(eng);
 }
 
 void dmakit_req_init(struct dmakit_req *req, const struct dmakit_req_ops *ops)

@@ -542,9 +542,11 @@ void xfer_finish(struct dmakit_req *req)
 
 /*
  * The buffer behind @fd, with its file held in @s; or the dma-buf behind
- * it, attached to @dev.
+ * it, attached to the engine's device. A buffer that was exported is a
+ * dma-buf as well: its dma-buf is held in @s, and, as for an imported
+ * one, the fences of its other users are waited for first (implicit sync).
  */
-int side_get(struct xfer_side *s, struct device *dev, int fd, u64 off,
+int side_get(struct xfer_side *s, struct dmakit_engine *eng, int fd, u64 off,
 	     u64 len, bool written)
 {
 	u64 end;
@@ -559,7 +561,7 @@ int side_get(struct xfer_side *s, struct device *dev, int fd, u64 off,
 		s->imported = true;
 		s->off = off;
 		s->dir = written ? DMA_FROM_DEVICE : DMA_TO_DEVICE;
-		return dmakit_import_get(&s->imp, fd, dev, off, len, written);
+		return dmakit_import_get(&s->imp, fd, eng, off, len, written);
 	}
 	if (written && !(s->file->f_mode & FMODE_WRITE))
 		return -EBADF;	/* as write(2) on a read-only fd */
@@ -567,13 +569,22 @@ int side_get(struct xfer_side *s, struct device *dev, int fd, u64 off,
 		return -EINVAL;
 	if (s->buf->kind == DMAKIT_KIND_COHERENT) {
 		/* another device's coherent memory has no bus address here */
-		if (s->buf->dma_dev != dev)
+		if (s->buf->dma_dev != eng->dev)
 			return -EINVAL;
 		s->coherent = true;
 	}
 	s->off = off;
 	s->dir = written ? DMA_FROM_DEVICE : DMA_TO_DEVICE;
+	s->dmabuf = dmakit_buffer_dmabuf_get(s->buf);
+	if (s->dmabuf)
+		return dmakit_resv_wait(s->dmabuf, written, eng->fence_context);
 	return 0;
+}
+
+/* the dma-buf a side touches (an imported one, or a buffer's), or NULL */
+struct dma_buf *side_dmabuf(const struct xfer_side *s)
+{
+	return s->imported ? s->imp.dmabuf : s->dmabuf;
 }
 
 /* the memory a side names: a buffer, or what a dma-buf is */

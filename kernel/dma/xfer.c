@@ -20,6 +20,9 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/capability.h>
+#include <linux/dma-buf.h>
+#include <linux/dma-fence.h>
+#include <linux/dma-resv.h>
 #include <linux/dma-mapping.h>
 #include <linux/file.h>
 #include <linux/fs.h>
@@ -71,6 +74,15 @@ static void xfer_release(struct dmakit_req *req)
 	struct dmakit_client *client = xr->client;
 
 	xfer_fill_result(xr);
+	/*
+	 * Its memory was unmapped (finish): what the device wrote is there.
+	 * A device that may still write it (req->leak) never signals.
+	 */
+	if (xr->fence) {
+		if (!req->leak)
+			dmakit_fence_end(xr->eng, xr->fence, req->status);
+		xr->fence = NULL;
+	}
 	if (xr->iocb) {
 		/*
 		 * read_iter/write_iter's asynchronous half; ki_pos as the
@@ -134,6 +146,8 @@ void xfer_req_free(struct xfer_req *xr)
 				fput(s->file);
 			dmakit_import_unmap(&s->imp);	/* never finished */
 			dmakit_import_put(&s->imp);
+			if (s->dmabuf)
+				dma_buf_put(s->dmabuf);
 			side_unpin(s);	/* never started */
 			kvfree(s->runs);
 			if (s->own_page)
@@ -174,12 +188,159 @@ static int xfer_map_only(struct xfer_req *xr)
 	return err;
 }
 
+/* lock the reservation objects of f->dmabuf[0..n-1] (at most 2) */
+static int fencing_lock(struct xfer_fencing *f)
+{
+	struct dma_resv *a = f->dmabuf[0]->resv, *b;
+	int err;
+
+	ww_acquire_init(&f->ctx, &reservation_ww_class);
+	err = dma_resv_lock_interruptible(a, &f->ctx);
+	if (err)
+		goto err_fini;
+	b = f->n == 2 ? f->dmabuf[1]->resv : NULL;
+	while (b) {
+		err = dma_resv_lock_interruptible(b, &f->ctx);
+		if (err != -EDEADLK)
+			break;
+		/* an older context holds @b: let go of @a, wait for @b first */
+		dma_resv_unlock(a);
+		swap(a, b);
+		err = dma_resv_lock_slow_interruptible(a, &f->ctx);
+		if (err)
+			goto err_fini;
+	}
+	if (err) {
+		dma_resv_unlock(a);
+		goto err_fini;
+	}
+	ww_acquire_done(&f->ctx);
+	return 0;
+
+err_fini:
+	ww_acquire_fini(&f->ctx);
+	return err;
+}
+
+static void fencing_unlock(struct xfer_fencing *f, bool locked)
+{
+	unsigned int i;
+
+	for (i = 0; i < f->n; i++) {
+		if (locked)
+			dma_resv_unlock(f->dmabuf[i]->resv);
+		dma_buf_put(f->dmabuf[i]);
+	}
+	if (locked)
+		ww_acquire_fini(&f->ctx);
+	f->n = 0;
+}
+
+/**
+ * xfer_fence_begin() - before a request is submitted: its fence, and the
+ * dma-bufs it touches locked with room for it.
+ * @xr: the request, its sides got (side_get(): the other users' fences
+ *      were waited for).
+ * @f:  filled in; xfer_fence_commit() undoes it, whatever the submission
+ *      gave. Nothing to do for a request that touches no dma-buf.
+ *
+ * The reservation objects stay locked across the submission (spinlocks
+ * only, nothing waits there), so that the fence is added to them exactly
+ * when the engine took the request, and room for it is reserved before.
+ *
+ * Return: 0; -ENOMEM, -EINTR (a signal while waiting for a lock).
+ */
+int xfer_fence_begin(struct xfer_req *xr, struct xfer_fencing *f)
+{
+	unsigned int i;
+	int err;
+
+	f->n = 0;
+	f->fence = NULL;
+	for (i = 0; i < xr->nsides; i++) {
+		struct xfer_side *s = &xr->side[i];
+		struct dma_buf *dmabuf = side_dmabuf(s);
+		bool written = s->dir == DMA_FROM_DEVICE;
+
+		if (!dmabuf)
+			continue;
+		/* both sides in one dma-buf: one fence, a write */
+		if (f->n && f->dmabuf[0] == dmabuf) {
+			f->written[0] |= written;
+			continue;
+		}
+		/* ours, as the request may be freed before commit */
+		get_dma_buf(dmabuf);
+		f->dmabuf[f->n] = dmabuf;
+		f->written[f->n++] = written;
+	}
+	if (!f->n)
+		return 0;
+	err = fencing_lock(f);
+	if (err) {
+		fencing_unlock(f, false);
+		return err;
+	}
+	for (i = 0; i < f->n; i++) {
+		err = dma_resv_reserve_fences(f->dmabuf[i]->resv, 1);
+		if (err)
+			goto err_unlock;
+	}
+	/* last: from here on the fence must end (its seqno is taken) */
+	f->fence = dmakit_fence_new(xr->eng);
+	if (!f->fence) {
+		err = -ENOMEM;
+		goto err_unlock;
+	}
+	xr->fence = f->fence;		/* the engine's reference */
+	dma_fence_get(f->fence);	/* ours until commit */
+	return 0;
+
+err_unlock:
+	fencing_unlock(f, true);
+	return err;
+}
+
+/**
+ * xfer_fence_commit() - after the submission: add the fence where the
+ * engine took the request, and unlock.
+ * @xr:  the request; after a successful submission it may be gone
+ *       already (an asynchronous one reaped), and is not touched.
+ * @f:   from xfer_fence_begin().
+ * @err: the submission's result: 0, or the request was not queued, and
+ *       its fence ends with @err unseen (the request is still the
+ *       caller's).
+ */
+void xfer_fence_commit(struct xfer_req *xr, struct xfer_fencing *f, int err)
+{
+	struct dma_fence *fence = f->fence;
+	unsigned int i;
+
+	if (!f->n)
+		return;
+	for (i = 0; i < f->n && !err; i++)
+		dma_resv_add_fence(f->dmabuf[i]->resv, fence,
+				   f->written[i] ? DMA_RESV_USAGE_WRITE :
+						   DMA_RESV_USAGE_READ);
+	fencing_unlock(f, true);
+	if (err) {
+		xr->fence = NULL;
+		dmakit_fence_end(xr->eng, fence, err);
+	}
+	dma_fence_put(fence);
+}
+
 /* Run a request and wait for it; a signal cancels it (see the uapi). */
 int xfer_run_sync(struct xfer_req *xr)
 {
+	struct xfer_fencing f;
 	int err;
 
+	err = xfer_fence_begin(xr, &f);
+	if (err)
+		return err;
 	err = dmakit_engine_submit(xr->eng, &xr->req);
+	xfer_fence_commit(xr, &f, err);
 	if (err)
 		return err;
 	if (wait_for_completion_interruptible(&xr->done)) {
@@ -225,12 +386,12 @@ static int xfer_get_sides(struct xfer_req *xr, const struct dmakit_xfer *arg)
 	int err;
 
 	xr->nsides = 1;
-	err = side_get(src, xr->eng->dev, arg->fd, arg->offset, arg->len,
+	err = side_get(src, xr->eng, arg->fd, arg->offset, arg->len,
 		       arg->dir == DMAKIT_DIR_FROM_DEVICE);
 	if (err || arg->dir != DMAKIT_DIR_COPY)
 		return err;
 	xr->nsides = 2;
-	err = side_get(dst, xr->eng->dev, arg->dst_fd, arg->dst_offset,
+	err = side_get(dst, xr->eng, arg->dst_fd, arg->dst_offset,
 		       arg->len, true);
 	if (err)
 		return err;

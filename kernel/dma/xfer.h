@@ -12,6 +12,7 @@
 
 #include <linux/completion.h>
 #include <linux/dma-direction.h>
+#include <linux/dma-resv.h>
 #include <linux/poll.h>
 #include <linux/scatterlist.h>
 #include <linux/types.h>
@@ -47,6 +48,7 @@ struct xfer_side {
 	bool coherent;			/* coherent buffer: no mapping */
 	bool imported;			/* a dma-buf: @imp, its exporter maps */
 	struct dmakit_import imp;
+	struct dma_buf *dmabuf;		/* @buf's dma-buf, if exported (held) */
 	bool mapped;
 	dma_addr_t dma;
 	struct sg_table sgt;
@@ -88,6 +90,19 @@ struct xfer_req {
 	struct user_struct *locked_user; /* @locked pinned pages charged to */
 	unsigned long locked;
 	struct dmakit_xfer_result result;
+	struct dma_fence *fence;	/* on the dma-bufs it touches, or NULL */
+};
+
+/*
+ * xfer.c: a request's fence on the dma-bufs it touches, their reservation
+ * objects locked across the submission (xfer_fence_begin/commit)
+ */
+struct xfer_fencing {
+	struct dma_fence *fence;	/* held */
+	struct dma_buf *dmabuf[2];	/* held, locked */
+	bool written[2];
+	unsigned int n;
+	struct ww_acquire_ctx ctx;
 };
 
 /* the dma_map fault-injection point (fault.c): must this mapping call fail? */
@@ -107,9 +122,10 @@ int xfer_alloc_segs(struct xfer_req *xr, size_t max);
 int xfer_build_segs(struct xfer_req *xr);
 int xfer_prepare(struct dmakit_req *req);
 void xfer_finish(struct dmakit_req *req);
-int side_get(struct xfer_side *s, struct device *dev, int fd, u64 off,
+int side_get(struct xfer_side *s, struct dmakit_engine *eng, int fd, u64 off,
 	     u64 len, bool written);
 const void *side_memory(const struct xfer_side *s);
+struct dma_buf *side_dmabuf(const struct xfer_side *s);
 
 /* stage.c: the engine's own DMA memory, for staged and stray requests */
 int xfer_prepare_staged(struct xfer_req *xr);
@@ -134,6 +150,8 @@ int side_copy_out(struct xfer_req *xr, struct xfer_side *s,
 		  struct iov_iter *iter);
 
 /* xfer.c: a request's life */
+int xfer_fence_begin(struct xfer_req *xr, struct xfer_fencing *f);
+void xfer_fence_commit(struct xfer_req *xr, struct xfer_fencing *f, int err);
 struct xfer_req *xfer_req_alloc(struct dmakit_engine *eng);
 void xfer_req_free(struct xfer_req *xr);
 int xfer_run_sync(struct xfer_req *xr);
