@@ -333,7 +333,7 @@ static int reload_dmakit(const char *extra)
 	char cmd[256];
 
 	snprintf(cmd, sizeof(cmd),
-		 "rmmod dmakit && insmod /lib/dmakit/dmakit.ko $DMAKIT_MODPARAMS %s",
+		 ". /tests/unload.sh && rmmod_dmakit && insmod /lib/dmakit/dmakit.ko $DMAKIT_MODPARAMS %s",
 		 extra);
 	return system(cmd);
 }

@@ -2,7 +2,7 @@
 # The last unload of the run leaves nothing behind.
 . /tests/tap.sh
 lsmod | grep -q '^dmakit ' || insmod /lib/dmakit/dmakit.ko $DMAKIT_MODPARAMS
-tap_check "rmmod dmakit" rmmod dmakit
+tap_check "rmmod dmakit" rmmod_dmakit
 tap_check "no dmakit node left in /dev" [ -z "$(ls /dev | grep dmakit)" ]
 tap_check "no dmakit interrupt left in /proc/interrupts" [ "$(edu_irq_lines)" -eq 0 ]
 tap_check "driver dmakit-edu is gone from the PCI bus" [ ! -e /sys/bus/pci/drivers/dmakit-edu ]

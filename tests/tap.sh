@@ -62,3 +62,5 @@ edu_pci_functions() {
 	echo $n
 }
 edu_irq_lines() { grep -c 'dmakit-edu' /proc/interrupts; }
+
+. /tests/unload.sh
