@@ -65,8 +65,9 @@ struct dmakit_seg {
  * issues pending, and its completion callback calls
  * dmakit_engine_seg_irq(), or dmakit_engine_seg_error() when its result
  * is an error (both safe in any context); @busy asks dmaengine_tx_status()
- * of its cookie; @terminate is dmaengine_terminate_async(), @synchronize
- * dmaengine_synchronize() (backends/dmaengine.c).
+ * of its cookie; @terminate notes the descriptor to abort and
+ * @synchronize aborts it with dmaengine_terminate_sync() after a short
+ * grace (backends/dmaengine.c says why not dmaengine_terminate_async()).
  */
 struct dmakit_engine_ops {
 	int (*start)(struct dmakit_engine *eng, const struct dmakit_seg *seg,

@@ -398,7 +398,7 @@ static void on_alarm(int sig)
 
 /*
  * A signal cancels a long chain of pinned user memory: the segment in
- * flight is aborted (dmaengine_terminate_async, counted in stats/aborted),
+ * flight is aborted (ops->terminate, counted in stats/aborted),
  * the call fails with EINTR, the pins go, nothing is written afterwards,
  * and the channel works again. The signal is timed from an uncancelled run
  * (its pinning time and its time on the channel) to land halfway through

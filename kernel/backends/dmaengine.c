@@ -24,12 +24,16 @@
  * DMA_PREP_INTERRUPT and a completion callback; the callback (the
  * provider's tasklet or interrupt) reports the segment's end to the engine,
  * or its error when the provider's result is not DMA_TRANS_NOERROR. A
- * cancelled request (signal, close, removal) aborts its segment in flight
- * with dmaengine_terminate_async(), and the engine calls
- * dmaengine_synchronize() before the memory is unmapped.
+ * cancelled request (signal, close, removal) ends at once; before the
+ * engine unmaps its memory, its segment in flight gets a short grace to
+ * finish and is then aborted with dmaengine_terminate_sync() (see
+ * dmae_terminate() for why not dmaengine_terminate_async() right away).
  *
  * Locking: d->cookie is the engine's: read and written only in the engine
- * ops, under the engine's lock. The provider must not call a descriptor's
+ * ops, under the engine's lock. d->aborting is set by the terminate op
+ * (engine lock) and consumed by the synchronize op (the engine's worker,
+ * no lock), between which no segment starts: the engine starts the next
+ * request only after the aborted one is finished. The provider must not call a descriptor's
  * callback from inside prep, submit or issue_pending (none does: callbacks
  * run from its interrupt or tasklet), since the callback takes that lock.
  *
@@ -48,7 +52,9 @@
 
 #include <linux/device.h>
 #include <linux/dma-mapping.h>
+#include <linux/delay.h>
 #include <linux/dmaengine.h>
+#include <linux/jiffies.h>
 #include <linux/module.h>
 #include <linux/slab.h>
 #include <linux/string.h>
@@ -72,6 +78,12 @@ module_param(dma_window, uint, 0444);
 MODULE_PARM_DESC(dma_window,
 		 "bytes of each dmaengine node's window, coherent memory of the channel's device (4096..16777216, default 65536)");
 
+/*
+ * how long an aborted segment may still run before it is terminated: a
+ * memcpy of at most the window takes microseconds on a real controller
+ */
+#define DMAE_ABORT_GRACE_MS	10
+
 #define DMAE_WINDOW_MIN		4096u
 #define DMAE_WINDOW_MAX		(16u << 20)
 
@@ -84,6 +96,7 @@ struct dmakit_dmaengine {
 	dma_addr_t window_dma;
 	u32 window_len;
 	dma_cookie_t cookie;		/* segment in flight; engine lock */
+	dma_cookie_t aborting;		/* its cancelled one: dmae_terminate() */
 };
 
 static struct dmakit_dmaengine *dmae_nodes[DMAE_MAX_CHANNELS];
@@ -164,21 +177,42 @@ static void dmae_reset(struct dmakit_engine *eng)
 	dmae_of_engine(eng)->cookie = 0;
 }
 
+/*
+ * A cancelled request's segment in flight: the engine ends the request at
+ * once and calls dmae_synchronize() before it unmaps the memory, which
+ * aborts the descriptor there (dmaengine_terminate_sync()) after a short
+ * grace for it to finish. Aborting right here, with
+ * dmaengine_terminate_async(), loses a completion that is on its way with
+ * some providers: zynqmp_dma's terminate_all masks the channel's
+ * interrupts without resetting its idle state, so a transfer the hardware
+ * has just finished, whose interrupt is not yet handled, leaves the
+ * channel waiting for a DONE it no longer sees, and nothing ever starts on
+ * it again (seen on the zynqmp lane: the next COPY timed out).
+ */
 static void dmae_terminate(struct dmakit_engine *eng)
 {
 	struct dmakit_dmaengine *d = dmae_of_engine(eng);
-	int err;
 
-	err = dmaengine_terminate_async(d->chan);
-	if (err)
-		dev_warn_ratelimited(d->dma_dev, "%s: terminate: %d\n",
-				     d->node.name, err);
+	d->aborting = d->cookie;
 	d->cookie = 0;
 }
 
 static void dmae_synchronize(struct dmakit_engine *eng)
 {
-	dmaengine_synchronize(dmae_of_engine(eng)->chan);
+	struct dmakit_dmaengine *d = dmae_of_engine(eng);
+	unsigned long deadline = jiffies + msecs_to_jiffies(DMAE_ABORT_GRACE_MS);
+	int err;
+
+	while (d->aborting &&
+	       dmaengine_tx_status(d->chan, d->aborting, NULL) == DMA_IN_PROGRESS &&
+	       time_before(jiffies, deadline))
+		usleep_range(20, 100);
+	d->aborting = 0;
+	/* whatever is left is aborted; no callback runs after this */
+	err = dmaengine_terminate_sync(d->chan);
+	if (err)
+		dev_warn_ratelimited(d->dma_dev, "%s: terminate: %d\n",
+				     d->node.name, err);
 }
 
 static const struct dmakit_engine_ops dmae_engine_ops = {
