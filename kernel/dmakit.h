@@ -278,6 +278,25 @@ ssize_t dmakit_xfer_iter(struct dmakit_client *client, struct kiocb *iocb,
 int dmakit_edu_init(void);
 void dmakit_edu_exit(void);
 
+/*
+ * backends/dmaengine.c: nodes on the kernel's dmaengine memcpy channels;
+ * built only where the kernel has dmaengine (kernel/Kbuild): elsewhere
+ * there is no channel to drive (and no dma_channels parameter)
+ */
+#if IS_ENABLED(CONFIG_DMA_ENGINE)
+int dmakit_dmaengine_init(void);
+void dmakit_dmaengine_exit(void);
+#else
+static inline int dmakit_dmaengine_init(void)
+{
+	return 0;
+}
+
+static inline void dmakit_dmaengine_exit(void)
+{
+}
+#endif
+
 /**
  * struct dmakit_isa_buf - memory an 8237 channel can reach (backends/isa.c).
  * @vaddr: kernel address (linear map).

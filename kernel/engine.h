@@ -42,7 +42,8 @@ struct dmakit_seg {
  *          held and interrupts off (also from the backend's own interrupt
  *          handler): must not sleep. @irq false asks the backend to run
  *          the segment without its completion interrupt (the drop_irq
- *          fault-injection point, fault.c).
+ *          fault-injection point, fault.c). Returns 0, or a negative errno
+ *          if nothing was started: the request then ends with it.
  * @busy:   is the device still moving data of the segment it was given?
  *          Same context as @start.
  * @reset:  forget a segment whose completion was lost (acknowledge stale
@@ -62,13 +63,15 @@ struct dmakit_seg {
  * preps a memcpy (or slave) descriptor from the segment's bus address,
  * length and direction to the device side at @dev_off, submits it and
  * issues pending, and its completion callback calls
- * dmakit_engine_seg_irq() (safe in any context); @busy asks
- * dmaengine_tx_status() of its cookie; @reset and @terminate are
- * dmaengine_terminate_async(), @synchronize dmaengine_synchronize().
+ * dmakit_engine_seg_irq(), or dmakit_engine_seg_error() when its result
+ * is an error (both safe in any context); @busy asks dmaengine_tx_status()
+ * of its cookie; @terminate notes the descriptor to abort and
+ * @synchronize aborts it with dmaengine_terminate_sync() after a short
+ * grace (backends/dmaengine.c says why not dmaengine_terminate_async()).
  */
 struct dmakit_engine_ops {
-	void (*start)(struct dmakit_engine *eng, const struct dmakit_seg *seg,
-		      bool irq);
+	int (*start)(struct dmakit_engine *eng, const struct dmakit_seg *seg,
+		     bool irq);
 	bool (*busy)(struct dmakit_engine *eng);
 	void (*reset)(struct dmakit_engine *eng);
 	void (*terminate)(struct dmakit_engine *eng);
@@ -153,6 +156,7 @@ struct dmakit_engine_stats {
 	u64 bounced;		/* DMA segments that went through swiotlb */
 	u64 lost_irqs;		/* segments whose interrupt never came */
 	u64 stale_irqs;		/* DMA interrupts that ended no segment */
+	u64 aborted;		/* segments in flight aborted (ops->terminate) */
 };
 
 /**
@@ -239,6 +243,7 @@ void dmakit_req_init(struct dmakit_req *req, const struct dmakit_req_ops *ops);
 int dmakit_engine_submit(struct dmakit_engine *eng, struct dmakit_req *req);
 void dmakit_engine_cancel(struct dmakit_engine *eng, struct dmakit_req *req);
 void dmakit_engine_seg_irq(struct dmakit_engine *eng);
+void dmakit_engine_seg_error(struct dmakit_engine *eng, int err);
 void dmakit_engine_get_stats(struct dmakit_engine *eng,
 			     struct dmakit_engine_stats *stats);
 unsigned long dmakit_engine_timeout(void);

@@ -4,7 +4,7 @@
  * The lane describes what it set up in environment variables (see
  * vm/lanes.sh): DMAKIT_LANE, DMAKIT_EDU_COUNT, DMAKIT_DMA_BITS,
  * DMAKIT_EXPECT_IOMMU, DMAKIT_EXPECT_BOUNCE, DMAKIT_IRQ_MODE, DMAKIT_HAS_CMA,
- * DMAKIT_HAS_FLOPPY.
+ * DMAKIT_HAS_FLOPPY, DMAKIT_DMAENGINE_NODES.
  */
 #ifndef DMAKIT_TEST_H
 #define DMAKIT_TEST_H
@@ -38,6 +38,24 @@ static inline const char *env_str(const char *name, const char *dflt)
 	const char *v = getenv(name);
 
 	return v && *v ? v : dflt;
+}
+
+/*
+ * dmaengine channels dmakit drives on this lane (its dma_channels=), one
+ * node each: the names in DMAKIT_DMAENGINE_NODES (space-separated)
+ */
+static inline int dmaengine_node_count(void)
+{
+	const char *p = env_str("DMAKIT_DMAENGINE_NODES", "");
+	int n = 0;
+
+	while (*p) {
+		p += strspn(p, " ,");
+		if (*p)
+			n++;
+		p += strcspn(p, " ,");
+	}
+	return n;
 }
 
 /* first line of a small text file, without its newline; "" if unreadable */

@@ -42,6 +42,37 @@ for bad in irq_mode=bogus dma_bits=8 dma_bits=65; do
 		tap_ok "insmod refuses $bad and leaves no node behind"
 	fi
 done
+# dmaengine channels (lanes with a provider): a channel that cannot be had
+# refuses the load, and the ones taken before it are released again
+if [ -n "$DMAKIT_DMAENGINE_NODES" ]; then
+	first=${DMAKIT_DMAENGINE_NODES%% *}
+	for bad in dma_channels=nosuchchan dma_channels=any:0 dma_channels=any:99 \
+		dma_channels=$first,$first dma_channels=$first,nosuchchan \
+		dma_channels=$first,,$first dma_channels=$first+dma_window=100; do
+		args=$(echo "$bad" | tr + ' ')
+		# shellcheck disable=SC2086 # the parameters are meant to split
+		if insmod $MOD $args 2>/dev/null; then
+			tap_fail "insmod refuses $args"
+			rmmod dmakit
+		else
+			busy=$(cat /sys/class/dma/*/in_use | grep -c 1)
+			tap_check "insmod refuses $args, holding no channel afterwards ($busy)" \
+				[ ! -e /dev/dmakit -a "$busy" -eq 0 ]
+		fi
+	done
+	# any:N: N free memcpy channels, whichever
+	if insmod $MOD dma_channels=any:2; then
+		n=$(ls /dev | grep -c '^dmakit-dma[0-9]*chan[0-9]*$')
+		busy=$(cat /sys/class/dma/*/in_use | grep -c 1)
+		tap_check "dma_channels=any:2 makes 2 nodes on 2 channels ($n, $busy)" \
+			[ "$n" -eq 2 -a "$busy" -eq 2 ]
+		rmmod dmakit
+	else
+		tap_fail "dma_channels=any:2 makes 2 nodes on 2 channels"
+	fi
+	msg=$(dmesg | grep -c 'dmakit: dma_channels: nosuchchan: no free DMA_MEMCPY channel of that name')
+	tap_check "the refusal of an unknown channel is explained in the kernel log" [ "$msg" -ge 1 ]
+fi
 msg=$(dmesg | grep -c 'dmakit: irq_mode=bogus: expected msi or intx')
 tap_check "the refusal of irq_mode=bogus is explained in the kernel log" [ "$msg" -ge 1 ]
 tap_check "insmod works again after the refusals" insmod $MOD $DMAKIT_MODPARAMS

@@ -9,5 +9,10 @@ tap_check "driver dmakit-edu is gone from the PCI bus" [ ! -e /sys/bus/pci/drive
 tap_check "no misc device named dmakit left" [ -z "$(grep dmakit /proc/misc)" ]
 tap_check "no ISA DMA channel held by dmakit (/proc/dma)" [ -z "$(grep dmakit /proc/dma)" ]
 tap_check "no I/O ports held by dmakit (/proc/ioports)" [ -z "$(grep dmakit /proc/ioports)" ]
+# the dmaengine channels of dma_channels= are released (the zynqmp lane)
+if [ -d /sys/class/dma ]; then
+	busy=$(cat /sys/class/dma/*/in_use 2>/dev/null | grep -c 1)
+	tap_check "every dmaengine channel is free ($busy in use)" [ "$busy" -eq 0 ]
+fi
 tap_check "the kernel log says the module unloaded" sh -c "dmesg | grep -q 'dmakit: unloaded'"
 tap_done

@@ -40,6 +40,19 @@ n=$(edu_nodes)
 tap_check "one edu node per edu device the lane has ($n)" [ "$n" -eq "$DMAKIT_EDU_COUNT" ]
 [ "$n" -gt 0 ] ||
 	tap_skip "dmakit-edu*: sysfs path, mode and PCI parent" "no edu device on this lane"
+# dmaengine nodes (the lane's dma_channels=): children of the channel's
+# controller, which is the channel's device in /sys/class/dma
+n=0
+for c in $DMAKIT_DMAENGINE_NODES; do
+	name=dmakit-$c
+	node "$name" "/devices/platform/*/misc/$name" 600
+	ctl=$(readlink -f "/sys/class/misc/$name/../..")
+	tap_check "$name: its parent is the controller of $c" \
+		[ "$ctl" = "$(readlink -f "/sys/class/dma/$c/device")" ]
+	n=$((n + 1))
+done
+[ "$n" -gt 0 ] ||
+	tap_skip "dmakit-dma*chan*: sysfs path, mode and controller" "no dmaengine channel on this lane"
 if [ -e /dev/dmakit-fd0 ]; then
 	node dmakit-fd0 /devices/virtual/misc/dmakit-fd0 600
 else

@@ -164,10 +164,14 @@ lane_zynqmp() {
 	# module_reload), the PC's floppy controller (fdc) or our debug kernel
 	# with its edu (faultinject); kunit and debug_checks skip on Debian's
 	# kernel (no KUnit, no DMA-API debug, no kmemleak)
-	suites=(module_load control nodes buffer introspect kunit dmaengine module_unload debug_checks)
+	suites=(module_load control nodes buffer introspect kunit dmaengine dmaengine_xfer module_unload debug_checks)
+	# dmakit drives two channels (one node each, tests/dmaengine_test.c),
+	# dmatest the 14 others (tests/dmaengine.sh)
+	modparams="dma_channels=dma0chan0,dma15chan0"
 	# cma=128M: room for a 64 MiB contig buffer (Debian's default is 64M)
 	append="cma=128M"
 	env=(DMAKIT_EXPECT_IOMMU=0 DMAKIT_EXPECT_BOUNCE=0 DMAKIT_HAS_CMA=1 DMAKIT_DMA_CHANNELS=16
+		"DMAKIT_DMAENGINE_NODES='dma0chan0 dma15chan0'"
 		"DMAKIT_LANE_SKIPPED='needs an edu device, the PC floppy controller or our debug kernel; xlnx-zcu102 has no PCI and no ISA'")
 	timeout=600
 }

@@ -205,6 +205,8 @@ struct dmakit_export {
 
 /* enum dmakit_engine: the backend that drives a device node */
 #define DMAKIT_ENGINE_EDU	1	/* QEMU edu PCI device, 1234:11e8 */
+/* 2: DMAKIT_ENGINE_ISA_FDC, below */
+#define DMAKIT_ENGINE_DMAENGINE	3	/* a dmaengine DMA_MEMCPY channel of the kernel */
 
 /* enum dmakit_irq_mode: how a device's interrupt is delivered */
 #define DMAKIT_IRQ_MSI		1

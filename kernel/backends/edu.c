@@ -309,8 +309,8 @@ static long edu_raise_irq(struct dmakit_edu *edu,
 }
 
 /* engine ops: the DMA registers; called under the engine's lock */
-static void edu_dma_start(struct dmakit_engine *eng, const struct dmakit_seg *seg,
-			  bool irq)
+static int edu_dma_start(struct dmakit_engine *eng, const struct dmakit_seg *seg,
+			 bool irq)
 {
 	struct dmakit_edu *edu = edu_of_engine(eng);
 	u64 window = EDU_WINDOW_ADDR + seg->dev_off;
@@ -318,7 +318,7 @@ static void edu_dma_start(struct dmakit_engine *eng, const struct dmakit_seg *se
 
 	/* the engine never builds one, and QEMU 7.2 would abort on it */
 	if (WARN_ON_ONCE(!edu_window_ok(seg->dev_off, seg->len)))
-		return;
+		return -EINVAL;
 	if (irq)
 		cmd |= EDU_DMA_IRQ;
 	if (!seg->to_device)
@@ -327,6 +327,7 @@ static void edu_dma_start(struct dmakit_engine *eng, const struct dmakit_seg *se
 	writeq(seg->to_device ? window : seg->bus, edu->regs + EDU_REG_DMA_DST);
 	writeq(seg->len, edu->regs + EDU_REG_DMA_COUNT);
 	writeq(cmd, edu->regs + EDU_REG_DMA_CMD);
+	return 0;
 }
 
 static bool edu_dma_busy(struct dmakit_engine *eng)

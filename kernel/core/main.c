@@ -111,15 +111,22 @@ static int __init dmakit_init(void)
 	if (err)
 		goto err_unregister_pdev;
 
+	/* the dmaengine channels dma_channels= names (none by default) */
+	err = dmakit_dmaengine_init();
+	if (err)
+		goto err_edu_exit;
+
 	/* no floppy controller is not an error: there is just no node */
 	err = dmakit_fdc_init();
 	if (err)
-		goto err_edu_exit;
+		goto err_dmaengine_exit;
 
 	pr_info("version %s loaded, ABI %u\n", DMAKIT_VERSION,
 		DMAKIT_ABI_VERSION);
 	return 0;
 
+err_dmaengine_exit:
+	dmakit_dmaengine_exit();
 err_edu_exit:
 	dmakit_edu_exit();
 err_unregister_pdev:
@@ -134,6 +141,7 @@ err_fault_exit:
 static void __exit dmakit_exit(void)
 {
 	dmakit_fdc_exit();
+	dmakit_dmaengine_exit();
 	dmakit_edu_exit();
 	platform_device_unregister(dmakit_pdev);
 	misc_deregister(&dmakit_ctl);

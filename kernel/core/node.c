@@ -308,6 +308,8 @@ NODE_STAT_SHOW(lost_irqs);
 static DEVICE_ATTR_RO(lost_irqs);
 NODE_STAT_SHOW(stale_irqs);
 static DEVICE_ATTR_RO(stale_irqs);
+NODE_STAT_SHOW(aborted);
+static DEVICE_ATTR_RO(aborted);
 
 static struct attribute *node_stats_attrs[] = {
 	&dev_attr_requests.attr,
@@ -320,6 +322,7 @@ static struct attribute *node_stats_attrs[] = {
 	&dev_attr_bounced.attr,
 	&dev_attr_lost_irqs.attr,
 	&dev_attr_stale_irqs.attr,
+	&dev_attr_aborted.attr,
 	NULL
 };
 

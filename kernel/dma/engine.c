@@ -55,13 +55,25 @@ unsigned long dmakit_engine_timeout(void)
 	return msecs_to_jiffies(clamp(READ_ONCE(timeout_ms), 10U, 60000U));
 }
 
-/* Caller holds eng->lock. */
+static void engine_end(struct dmakit_engine *eng, struct dmakit_req *req);
+
+/*
+ * Start the request's next segment; a backend that cannot (a dmaengine
+ * channel without a free descriptor) ends the request with its error.
+ * Caller holds eng->lock.
+ */
 static void engine_start_seg(struct dmakit_engine *eng, struct dmakit_req *req)
 {
 	unsigned long timeout = dmakit_engine_timeout();
 	bool irq = !dmakit_should_fail(&dmakit_fault_drop_irq);
+	int err;
 
-	eng->ops->start(eng, &req->segs[req->next], irq);
+	err = eng->ops->start(eng, &req->segs[req->next], irq);
+	if (err) {
+		req->status = err;
+		engine_end(eng, req);
+		return;
+	}
 	eng->seg_running = true;
 	eng->seg_deadline = jiffies + timeout;
 	eng->seg_overdue = 0;
@@ -96,6 +108,24 @@ static void engine_seg_ended(struct dmakit_engine *eng, struct dmakit_req *req)
 		engine_start_seg(eng, req);
 }
 
+/* The backend reports the segment in flight ended, @err if it failed. */
+static void engine_seg_report(struct dmakit_engine *eng, int err)
+{
+	struct dmakit_req *req;
+	unsigned long flags;
+
+	spin_lock_irqsave(&eng->lock, flags);
+	req = eng->cur;
+	if (req && eng->seg_running && !eng->ops->busy(eng)) {
+		if (err && !req->status)
+			req->status = err;
+		engine_seg_ended(eng, req);
+	} else {
+		eng->stats.stale_irqs++;
+	}
+	spin_unlock_irqrestore(&eng->lock, flags);
+}
+
 /**
  * dmakit_engine_seg_irq() - the backend's interrupt handler saw a DMA end.
  * @eng: the engine.
@@ -107,16 +137,20 @@ static void engine_seg_ended(struct dmakit_engine *eng, struct dmakit_req *req)
  */
 void dmakit_engine_seg_irq(struct dmakit_engine *eng)
 {
-	struct dmakit_req *req;
-	unsigned long flags;
+	engine_seg_report(eng, 0);
+}
 
-	spin_lock_irqsave(&eng->lock, flags);
-	req = eng->cur;
-	if (req && eng->seg_running && !eng->ops->busy(eng))
-		engine_seg_ended(eng, req);
-	else
-		eng->stats.stale_irqs++;
-	spin_unlock_irqrestore(&eng->lock, flags);
+/**
+ * dmakit_engine_seg_error() - the segment in flight ended in an error (a
+ * dmaengine completion callback whose result is not DMA_TRANS_NOERROR).
+ * @eng: the engine.
+ * @err: negative errno: the request's status; later segments do not run.
+ *
+ * Any context; stale as dmakit_engine_seg_irq() is.
+ */
+void dmakit_engine_seg_error(struct dmakit_engine *eng, int err)
+{
+	engine_seg_report(eng, err);
 }
 
 static void engine_watchdog(struct work_struct *work)
@@ -330,6 +364,7 @@ static void engine_cancel_locked(struct dmakit_engine *eng,
 		if (eng->cur == req && eng->seg_running && eng->ops->terminate) {
 			eng->ops->terminate(eng);
 			req->terminated = true;
+			eng->stats.aborted++;
 			engine_seg_ended(eng, req);
 		}
 		break;

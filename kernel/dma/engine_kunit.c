@@ -32,10 +32,13 @@ struct kt_engine {
 	unsigned int terminated;
 	unsigned int synced;
 	unsigned int finished_at_sync;
+	unsigned int aborted_at_sync;
+	/* this start (1-based) fails; 0: none */
+	unsigned int start_fails;
 };
 
-static void kt_start(struct dmakit_engine *eng, const struct dmakit_seg *seg,
-		     bool irq)
+static int kt_start(struct dmakit_engine *eng, const struct dmakit_seg *seg,
+		    bool irq)
 {
 	struct kt_engine *kt = container_of(eng, struct kt_engine, eng);
 
@@ -43,6 +46,8 @@ static void kt_start(struct dmakit_engine *eng, const struct dmakit_seg *seg,
 		kt->started[kt->nstarted] = *seg;
 	if (!kt->nstarted++)
 		complete(&kt->first);
+	/* a backend that cannot start segment start_fails (1-based) */
+	return kt->nstarted == kt->start_fails ? -EIO : 0;
 }
 
 static bool kt_busy(struct dmakit_engine *eng)
@@ -69,8 +74,12 @@ static void kt_synchronize(struct dmakit_engine *eng)
 {
 	struct kt_engine *kt = container_of(eng, struct kt_engine, eng);
 
+	struct dmakit_engine_stats st;
+
 	kt->synced++;
 	kt->finished_at_sync = kt->finished;
+	dmakit_engine_get_stats(eng, &st);
+	kt->aborted_at_sync = st.aborted;
 }
 
 /* as a dmaengine channel: it can abort a segment */
@@ -273,6 +282,63 @@ static void engine_cancel_aborts_where_the_backend_can(struct kunit *test)
 	dmakit_engine_get_stats(&kt->eng, &st);
 	KUNIT_EXPECT_EQ(test, st.cancelled, 1ULL);
 	KUNIT_EXPECT_EQ(test, st.stale_irqs, 1ULL);
+	KUNIT_EXPECT_EQ(test, st.aborted, 1ULL);
+	KUNIT_EXPECT_EQ(test, kt->aborted_at_sync, 1U);
+	kt_engine_stop(kt);
+}
+
+/* a completion callback with an error result: the request fails with it */
+static void engine_segment_error_fails_the_request(struct kunit *test)
+{
+	struct kt_engine *kt = kt_engine_running(test);
+	struct dmakit_engine_stats st;
+
+	if (!kt)
+		return;
+	/* still busy: an error report is stale, as an interrupt would be */
+	kt->busy = true;
+	local_irq_disable();
+	dmakit_engine_seg_error(&kt->eng, -EIO);
+	local_irq_enable();
+	KUNIT_EXPECT_EQ(test, completion_done(&kt->released), false);
+	kt->busy = false;
+	local_irq_disable();
+	dmakit_engine_seg_error(&kt->eng, -EIO);
+	local_irq_enable();
+	kt_engine_end(test, kt);
+	KUNIT_EXPECT_EQ(test, kt->req.status, -EIO);
+	/* the later segments never started */
+	KUNIT_EXPECT_EQ(test, kt->nstarted, 1U);
+	KUNIT_EXPECT_EQ(test, kt->finished, 1U);
+	dmakit_engine_get_stats(&kt->eng, &st);
+	KUNIT_EXPECT_EQ(test, st.errors, 1ULL);
+	KUNIT_EXPECT_EQ(test, st.completed, 0ULL);
+	KUNIT_EXPECT_EQ(test, st.stale_irqs, 1ULL);
+	KUNIT_EXPECT_EQ(test, st.segments, 1ULL);
+	kt_engine_stop(kt);
+}
+
+/* a backend that cannot start a segment: the request ends with its error */
+static void engine_start_failure_ends_the_request(struct kunit *test)
+{
+	struct kt_engine *kt;
+	struct dmakit_engine_stats st;
+
+	kt = kt_engine_running(test);
+	if (!kt)
+		return;
+	kt->start_fails = 2;
+	kt_irq(kt);		/* the second start fails */
+	kt_engine_end(test, kt);
+	KUNIT_EXPECT_EQ(test, kt->req.status, -EIO);
+	KUNIT_EXPECT_EQ(test, kt->nstarted, 2U);
+	KUNIT_EXPECT_EQ(test, kt->finished, 1U);
+	/* nothing in flight: a late interrupt ends nothing */
+	kt_irq(kt);
+	dmakit_engine_get_stats(&kt->eng, &st);
+	KUNIT_EXPECT_EQ(test, st.errors, 1ULL);
+	KUNIT_EXPECT_EQ(test, st.segments, 1ULL);
+	KUNIT_EXPECT_EQ(test, st.stale_irqs, 1ULL);
 	kt_engine_stop(kt);
 }
 
@@ -281,6 +347,8 @@ static struct kunit_case engine_kunit_cases[] = {
 	KUNIT_CASE(engine_counts_interrupts_that_end_nothing),
 	KUNIT_CASE(engine_cancel_stops_after_the_segment_in_flight),
 	KUNIT_CASE(engine_cancel_aborts_where_the_backend_can),
+	KUNIT_CASE(engine_segment_error_fails_the_request),
+	KUNIT_CASE(engine_start_failure_ends_the_request),
 	{}
 };
 
