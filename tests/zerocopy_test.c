@@ -10,9 +10,6 @@
  * can pin the mapping; where it cannot, the errno of gup_errno(). Every
  * byte is checked where it lands.
  */
-#include <arpa/inet.h>
-#include <net/if.h>
-#include <netinet/in.h>
 #include <sys/mman.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
@@ -161,58 +158,6 @@ TEST_F(zc, sendfile_into_a_file)
 	EXPECT_EQ(-1, copy_file_range(self->buf, NULL, out, NULL, PAGE, 0));
 	EXPECT_EQ(EINVAL, errno);
 	close(out);
-}
-
-/* bring the loopback interface up (the guest's init does not): 0 or -errno */
-static int loopback_up(void)
-{
-	struct ifreq ifr = { .ifr_name = "lo" };
-	int s = socket(AF_INET, SOCK_DGRAM, 0), err = 0;
-
-	if (s < 0)
-		return -errno;
-	if (ioctl(s, SIOCGIFFLAGS, &ifr))
-		err = -errno;
-	ifr.ifr_flags |= IFF_UP;
-	if (!err && ioctl(s, SIOCSIFFLAGS, &ifr))
-		err = -errno;
-	close(s);
-	return err;
-}
-
-/*
- * A loopback TCP connection: @cli connected to @conn. 0, -errno, or
- * -EAFNOSUPPORT where the kernel has no TCP/IP (the caller skips).
- */
-static int tcp_pair(int *cli, int *conn)
-{
-	struct sockaddr_in a = { .sin_family = AF_INET,
-				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	socklen_t alen = sizeof(a);
-	int srv = socket(AF_INET, SOCK_STREAM, 0), err;
-
-	*cli = *conn = -1;
-	if (srv < 0)
-		return -EAFNOSUPPORT;
-	err = loopback_up();
-	if (!err && (bind(srv, (struct sockaddr *)&a, sizeof(a)) ||
-		     listen(srv, 1) ||
-		     getsockname(srv, (struct sockaddr *)&a, &alen)))
-		err = -errno;
-	if (!err) {
-		*cli = socket(AF_INET, SOCK_STREAM, 0);
-		if (*cli < 0 || connect(*cli, (struct sockaddr *)&a, sizeof(a)))
-			err = -errno;
-	}
-	if (!err) {
-		*conn = accept(srv, NULL, NULL);
-		if (*conn < 0)
-			err = -errno;
-	}
-	close(srv);
-	if (err && *cli >= 0)
-		close(*cli);
-	return err;
 }
 
 /* sendfile into a loopback TCP connection */
