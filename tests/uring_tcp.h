@@ -86,6 +86,13 @@ static inline int ring_register_buffers(struct ring *r,
 		       iov, n);
 }
 
+/* block until a completion is there (min_complete 1); io_uring_enter's result */
+static inline int ring_block(struct ring *r)
+{
+	return syscall(__NR_io_uring_enter, r->fd, 0, 1, IORING_ENTER_GETEVENTS,
+		       NULL, 0);
+}
+
 /* has a completion arrived? (runs pending task work first) */
 static inline int ring_has_completion(struct ring *r)
 {
