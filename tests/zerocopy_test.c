@@ -192,19 +192,32 @@ static int pipe_bytes(int fd)
 }
 
 /*
- * vmsplice() of 3 pages of the mapping (from PAGE - 100) into a pipe:
- * 0 and the pipe holding them by reference, or the errno GUP gives.
+ * vmsplice() 3 pages of the mapping (from PAGE - 100) into pipe @p: 1 when
+ * the pipe holds them (by reference); 0 when it failed with @err, what
+ * gup_errno() says, and the pipe stayed empty
  */
-static int vmsplice_mapping(unsigned char *map, int pipe_w)
+static int vmsplice_mapping(struct __test_metadata *_metadata,
+			    unsigned char *map, int p[2], int err)
 {
 	struct iovec v = { map + PAGE - 100, 3 * PAGE };
 	ssize_t n;
 
 	errno = 0;
-	n = vmsplice(pipe_w, &v, 1, 0);
-	if (n < 0)
-		return errno;
-	return n == 3 * PAGE ? 0 : -1;
+	n = vmsplice(p[1], &v, 1, 0);
+	if (err) {
+		EXPECT_EQ(-1, n);
+		EXPECT_EQ(err, errno) {
+			TH_LOG("%s: vmsplice of the mapping: %s, gup_errno() %s",
+			       kernel_line(), strerror(errno), strerror(err));
+		}
+		EXPECT_EQ(0, pipe_bytes(p[0]));
+		return 0;
+	}
+	EXPECT_EQ(3 * PAGE, n) {
+		TH_LOG("%s: vmsplice of the mapping: %s, gup_errno() says it pins",
+		       kernel_line(), strerror(errno));
+	}
+	return n == 3 * PAGE;
 }
 
 /*
@@ -227,13 +240,7 @@ TEST_F(zc, vmsplice_of_the_mapping_then_splice_into_a_file)
 	map = mmap(NULL, SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, self->buf, 0);
 	ASSERT_NE(MAP_FAILED, map);
 	EXPECT_EQ(-1, first_difference(self->pat, map, SIZE));
-	EXPECT_EQ(err, vmsplice_mapping(map, p[1])) {
-		TH_LOG("%s: vmsplice of the mapping: %s, gup_errno() %s",
-		       kernel_line(), strerror(errno), strerror(err));
-	}
-	if (err) {
-		EXPECT_EQ(0, pipe_bytes(p[0]));
-	} else {
+	if (vmsplice_mapping(_metadata, map, p, err)) {
 		/* the pipe holds the mapping's pages, not a copy */
 		fill_pattern(later, sizeof(later), 9);
 		memcpy(map + PAGE - 100, later, sizeof(later));
@@ -268,13 +275,7 @@ TEST_F(zc, vmsplice_of_the_mapping_then_splice_into_a_tcp_socket)
 	ASSERT_EQ(0, pipe(p));
 	map = mmap(NULL, SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, self->buf, 0);
 	ASSERT_NE(MAP_FAILED, map);
-	EXPECT_EQ(err, vmsplice_mapping(map, p[1])) {
-		TH_LOG("%s: vmsplice of the mapping: %s, gup_errno() %s",
-		       kernel_line(), strerror(errno), strerror(err));
-	}
-	if (err) {
-		EXPECT_EQ(0, pipe_bytes(p[0]));
-	} else {
+	if (vmsplice_mapping(_metadata, map, p, err)) {
 		/* a page at a time, read as it arrives */
 		while (moved < 3 * PAGE) {
 			ssize_t n = splice(p[0], NULL, cli, NULL, PAGE, 0);
