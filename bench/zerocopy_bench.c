@@ -1,5 +1,4 @@
 // SPDX-License-Identifier: GPL-2.0
-// SPDX-License-Identifier: GPL-2.0
 /*
  * zerocopy_bench: the CPU time of moving a buffer's bytes out through the
  * kernel without a copy into user space against read() + write() of the
