@@ -51,14 +51,14 @@ tests-arm64: setup
 ARM64_LANES := zynqmp selfcheck
 arm64_for = $(if $(filter $(ARM64_LANES),$(1)),tests-arm64)
 
-$(BUILD)/bench/%: bench/%.c bench/kernel_bench.h include/uapi/dmakit.h
+$(BUILD)/bench/%: bench/%.c bench/kernel_bench.h tests/uring_tcp.h include/uapi/dmakit.h
 	@mkdir -p $(@D)
 	$(CC) $(TOOL_CFLAGS) -o $@ $<
 
 $(BUILD)/kselftest/kselftest_harness.h:
 	@scripts/get-kselftest $(BUILD)/kselftest
 
-$(BUILD)/tests/%: tests/%.c tests/dmakit_test.h include/uapi/dmakit.h \
+$(BUILD)/tests/%: tests/%.c tests/dmakit_test.h tests/uring_tcp.h include/uapi/dmakit.h \
 		$(BUILD)/kselftest/kselftest_harness.h
 	@mkdir -p $(@D)
 	$(CC) $(TEST_CFLAGS) -o $@ $< -lpthread

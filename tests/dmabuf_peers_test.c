@@ -39,77 +39,6 @@
  */
 #define SPAN	(3 * PAGE + 300)
 
-/*
- * The DRM uapi used here, as include/uapi/drm/{drm,drm_mode,vgem_drm}.h
- * of the kernel define it (the host has no libdrm headers).
- */
-struct drm_version {
-	int version_major;
-	int version_minor;
-	int version_patchlevel;
-	size_t name_len;
-	char *name;
-	size_t date_len;
-	char *date;
-	size_t desc_len;
-	char *desc;
-};
-
-struct drm_gem_close {
-	__u32 handle;
-	__u32 pad;
-};
-
-struct drm_prime_handle {
-	__u32 handle;
-	__u32 flags;
-	__s32 fd;
-};
-
-struct drm_mode_create_dumb {
-	__u32 height;
-	__u32 width;
-	__u32 bpp;
-	__u32 flags;
-	__u32 handle;
-	__u32 pitch;
-	__u64 size;
-};
-
-struct drm_mode_map_dumb {
-	__u32 handle;
-	__u32 pad;
-	__u64 offset;
-};
-
-struct drm_vgem_fence_attach {
-	__u32 handle;
-	__u32 flags;
-	__u32 out_fence;
-	__u32 pad;
-};
-
-struct drm_vgem_fence_signal {
-	__u32 fence;
-	__u32 flags;
-};
-
-#define DRM_IOCTL_VERSION		_IOWR('d', 0x00, struct drm_version)
-#define DRM_IOCTL_GEM_CLOSE		_IOW('d', 0x09, struct drm_gem_close)
-#define DRM_IOCTL_PRIME_HANDLE_TO_FD	_IOWR('d', 0x2d, struct drm_prime_handle)
-#define DRM_IOCTL_PRIME_FD_TO_HANDLE	_IOWR('d', 0x2e, struct drm_prime_handle)
-#define DRM_IOCTL_MODE_CREATE_DUMB	_IOWR('d', 0xb2, struct drm_mode_create_dumb)
-#define DRM_IOCTL_MODE_MAP_DUMB		_IOWR('d', 0xb3, struct drm_mode_map_dumb)
-#define DRM_IOCTL_VGEM_FENCE_ATTACH	_IOWR('d', 0x41, struct drm_vgem_fence_attach)
-#define DRM_IOCTL_VGEM_FENCE_SIGNAL	_IOW('d', 0x42, struct drm_vgem_fence_signal)
-#define VGEM_FENCE_WRITE		0x1
-
-_Static_assert(sizeof(struct drm_version) == 64, "drm_version");
-_Static_assert(sizeof(struct drm_prime_handle) == 12, "drm_prime_handle");
-_Static_assert(sizeof(struct drm_mode_create_dumb) == 32, "create_dumb");
-_Static_assert(sizeof(struct drm_mode_map_dumb) == 16, "map_dumb");
-_Static_assert(sizeof(struct drm_vgem_fence_attach) == 16, "fence_attach");
-
 /* ---- shared helpers ------------------------------------------------------ */
 
 /* a synchronous COPY of @len bytes from @src at @off to @dst at @dst_off */
@@ -129,63 +58,6 @@ static ino_t inode_of(int fd)
 	struct stat st;
 
 	return fstat(fd, &st) ? 0 : st.st_ino;
-}
-
-/*
- * dma-bufs alive now whose exporter is @exp_name ("dmakit",
- * "videobuf2_vmalloc", "drm" for vgem's), from the dma-buf core's debugfs
- * table (lines: size flags mode count exp_name ino name); -1 without it
- */
-static int dma_bufs_of(const char *exp_name)
-{
-	FILE *f = fopen("/sys/kernel/debug/dma_buf/bufinfo", "r");
-	char line[512], name[64];
-	unsigned long size, count;
-	unsigned int flags, mode;
-	int n = 0;
-
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "%lu %x %x %lu %63s", &size, &flags, &mode,
-			   &count, name) == 5 && !strcmp(name, exp_name))
-			n++;
-	fclose(f);
-	return n;
-}
-
-/*
- * dma_bufs_of(@exp_name) once it is @want, or after 2 s what it is then
- * (a dma-buf whose last reference went in a kernel thread is released
- * by a worker a tick later)
- */
-static int dma_bufs_settle(const char *exp_name, int want)
-{
-	int n = dma_bufs_of(exp_name);
-
-	for (int i = 0; i < 200 && n != want; i++) {
-		usleep(10000);
-		n = dma_bufs_of(exp_name);
-	}
-	return n;
-}
-
-/* tests/peers.sh load @name: 0, or its exit status with its output in @why */
-static int peer_load(const char *name, char *why, size_t len)
-{
-	char cmd[128];
-	FILE *p;
-	int st;
-
-	snprintf(cmd, sizeof(cmd), "/tests/peers.sh load %s 2>&1", name);
-	p = popen(cmd, "r");
-	if (!p)
-		return -1;
-	if (!fgets(why, len, p))
-		*why = 0;
-	why[strcspn(why, "\n")] = 0;
-	st = pclose(p);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
 /* poll @fd for @events up to @ms: 1 when ready, 0 on timeout */
@@ -793,26 +665,6 @@ TEST_F(vivid, its_fds_closed_while_a_transfer_is_in_flight)
 
 /* ---- vgem ---------------------------------------------------------------- */
 
-/* vgem's DRM node, or -errno */
-static int vgem_open(void)
-{
-	for (int i = 0; i < 16; i++) {
-		char path[32], name[16] = "";
-		struct drm_version v = { .name = name,
-					 .name_len = sizeof(name) - 1 };
-		int fd;
-
-		snprintf(path, sizeof(path), "/dev/dri/card%d", i);
-		fd = open(path, O_RDWR | O_CLOEXEC);
-		if (fd < 0)
-			continue;
-		if (!ioctl(fd, DRM_IOCTL_VERSION, &v) && !strcmp(name, "vgem"))
-			return fd;
-		close(fd);
-	}
-	return -ENOENT;
-}
-
 static int vgem_fence(int drm, uint32_t handle, uint32_t flags)
 {
 	struct drm_vgem_fence_attach a = { .handle = handle, .flags = flags };
@@ -828,13 +680,6 @@ static int vgem_signal(int drm, uint32_t fence)
 	return ioctl(drm, DRM_IOCTL_VGEM_FENCE_SIGNAL, &s) ? -errno : 0;
 }
 
-static int gem_close(int drm, uint32_t handle)
-{
-	struct drm_gem_close c = { .handle = handle };
-
-	return ioctl(drm, DRM_IOCTL_GEM_CLOSE, &c) ? -errno : 0;
-}
-
 /* a dma-buf fd as a vgem handle, or -errno */
 static int prime_import(int drm, int fd, uint32_t *handle)
 {
@@ -844,15 +689,6 @@ static int prime_import(int drm, int fd, uint32_t *handle)
 		return -errno;
 	*handle = p.handle;
 	return 0;
-}
-
-/* a vgem handle as a dma-buf fd (read-write), or -errno */
-static int prime_export(int drm, uint32_t handle)
-{
-	struct drm_prime_handle p = { .handle = handle,
-				      .flags = O_RDWR | O_CLOEXEC };
-
-	return ioctl(drm, DRM_IOCTL_PRIME_HANDLE_TO_FD, &p) ? -errno : p.fd;
 }
 
 struct vgem_ctx {
@@ -888,6 +724,7 @@ static void vgem_ctx_close(struct vgem_ctx *c)
 }
 
 #define VSIZE	(16 * PAGE)
+_Static_assert(VSIZE == VGEM_DUMB_SIZE, "vgem_dumb() makes VSIZE bytes");
 
 /* vgem imports dmakit's dma-buf of each kind */
 FIXTURE(vgem_import) {
@@ -1188,33 +1025,6 @@ TEST_F(vgem_import, a_process_with_a_pending_fence_is_killed)
 	EXPECT_EQ(-1, first_difference(self->pat, self->got, VSIZE));
 	/* our own handle still works */
 	EXPECT_EQ(0, gem_close(self->c.drm, self->handle));
-}
-
-/*
- * a vgem dumb buffer of VSIZE bytes (1024 x 16 pixels of 32 bits) holding
- * @pat, mapped through vgem (@map), and its dma-buf; 0 or -errno
- */
-static int vgem_dumb(int drm, const unsigned char *pat, uint32_t *handle,
-		     unsigned char **map, int *vfd)
-{
-	struct drm_mode_create_dumb d = { .width = 1024, .height = 16,
-					  .bpp = 32 };
-	struct drm_mode_map_dumb m = { 0 };
-
-	if (ioctl(drm, DRM_IOCTL_MODE_CREATE_DUMB, &d))
-		return -errno;
-	if (d.size != VSIZE)
-		return -EPROTO;
-	*handle = m.handle = d.handle;
-	if (ioctl(drm, DRM_IOCTL_MODE_MAP_DUMB, &m))
-		return -errno;
-	*map = mmap(NULL, VSIZE, PROT_READ | PROT_WRITE, MAP_SHARED, drm,
-		    m.offset);
-	if (*map == MAP_FAILED)
-		return -errno;
-	memcpy(*map, pat, VSIZE);
-	*vfd = prime_export(drm, *handle);
-	return *vfd < 0 ? *vfd : 0;
 }
 
 /* vgem's dumb buffers exported to dmakit */

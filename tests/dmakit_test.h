@@ -19,12 +19,18 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/klog.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <dmakit.h>
 
 #include "kselftest_harness.h"
+#include "uring_tcp.h"
 
 static inline long env_long(const char *name, long dflt)
 {
@@ -307,6 +313,254 @@ static inline long fault_disarm(const char *point)
 	if (fault_set(point, "probability", 0))
 		return -1;
 	return fault_left(point);
+}
+
+/*
+ * What get_user_pages() answers for a premapped page (DMAKIT_ALLOC_PREMAP:
+ * a special PTE in a VM_MIXEDMAP VMA) where the kernel's own paths pass its
+ * answer on (O_DIRECT on a block device, vmsplice), by kernel, as
+ * docs/abi.md documents it: follow_pfn_pte() says -EEXIST ("a page table
+ * entry but no struct page") and __get_user_pages() returns it when it was
+ * asked for pages. A kernel not listed is held to the newest one's answer.
+ * (VM_PFNMAP, contig's remap_pfn_range, is -EFAULT everywhere:
+ * check_vma_flags() refuses the VMA before any page is looked at.)
+ */
+static const struct { const char *kernel; int err; } premap_gup_errno[] = {
+	{ "6.1", EEXIST },
+	{ "6.12", EEXIST },
+	{ "7.3", EEXIST },
+};
+
+/* "6.1", "6.12", "7.3": major.minor of the running kernel */
+static inline const char *kernel_line(void)
+{
+	static char line[16];
+	struct utsname u;
+	unsigned int major, minor;
+
+	if (uname(&u) || sscanf(u.release, "%u.%u", &major, &minor) != 2)
+		return "?";
+	snprintf(line, sizeof(line), "%u.%u", major, minor);
+	return line;
+}
+
+/*
+ * The errno GUP gives this variant's mapping on this kernel; 0: it pins.
+ * A coherent buffer's mapping is dma_mmap_coherent()'s: a remap_pfn_range()
+ * (VM_PFNMAP: EFAULT) on direct DMA, vm_map_pages() of the pages dma-iommu
+ * allocated (refcounted: they pin) behind an IOMMU (the lane says which).
+ */
+static inline int gup_errno(uint32_t kind, uint32_t flags)
+{
+	const int n = sizeof(premap_gup_errno) / sizeof(premap_gup_errno[0]);
+	const char *k = kernel_line();
+
+	if (kind == DMAKIT_KIND_CONTIG)
+		return EFAULT;
+	if (kind == DMAKIT_KIND_COHERENT)
+		return env_long("DMAKIT_EXPECT_IOMMU", 0) ? 0 : EFAULT;
+	if (!(flags & DMAKIT_ALLOC_PREMAP))
+		return 0;
+	for (int i = 0; i < n; i++)
+		if (!strcmp(k, premap_gup_errno[i].kernel))
+			return premap_gup_errno[i].err;
+	return premap_gup_errno[n - 1].err;
+}
+
+/* ---- dma-buf peers: the dma-buf core's table, vgem (dmabuf_peers, removal) */
+
+/*
+ * The DRM uapi used here, as include/uapi/drm/{drm,drm_mode,vgem_drm}.h
+ * of the kernel define it (the host has no libdrm headers).
+ */
+struct drm_version {
+	int version_major;
+	int version_minor;
+	int version_patchlevel;
+	size_t name_len;
+	char *name;
+	size_t date_len;
+	char *date;
+	size_t desc_len;
+	char *desc;
+};
+
+struct drm_gem_close {
+	__u32 handle;
+	__u32 pad;
+};
+
+struct drm_prime_handle {
+	__u32 handle;
+	__u32 flags;
+	__s32 fd;
+};
+
+struct drm_mode_create_dumb {
+	__u32 height;
+	__u32 width;
+	__u32 bpp;
+	__u32 flags;
+	__u32 handle;
+	__u32 pitch;
+	__u64 size;
+};
+
+struct drm_mode_map_dumb {
+	__u32 handle;
+	__u32 pad;
+	__u64 offset;
+};
+
+struct drm_vgem_fence_attach {
+	__u32 handle;
+	__u32 flags;
+	__u32 out_fence;
+	__u32 pad;
+};
+
+struct drm_vgem_fence_signal {
+	__u32 fence;
+	__u32 flags;
+};
+
+#define DRM_IOCTL_VERSION		_IOWR('d', 0x00, struct drm_version)
+#define DRM_IOCTL_GEM_CLOSE		_IOW('d', 0x09, struct drm_gem_close)
+#define DRM_IOCTL_PRIME_HANDLE_TO_FD	_IOWR('d', 0x2d, struct drm_prime_handle)
+#define DRM_IOCTL_PRIME_FD_TO_HANDLE	_IOWR('d', 0x2e, struct drm_prime_handle)
+#define DRM_IOCTL_MODE_CREATE_DUMB	_IOWR('d', 0xb2, struct drm_mode_create_dumb)
+#define DRM_IOCTL_MODE_MAP_DUMB		_IOWR('d', 0xb3, struct drm_mode_map_dumb)
+#define DRM_IOCTL_VGEM_FENCE_ATTACH	_IOWR('d', 0x41, struct drm_vgem_fence_attach)
+#define DRM_IOCTL_VGEM_FENCE_SIGNAL	_IOW('d', 0x42, struct drm_vgem_fence_signal)
+#define VGEM_FENCE_WRITE		0x1
+
+_Static_assert(sizeof(struct drm_version) == 64, "drm_version");
+_Static_assert(sizeof(struct drm_prime_handle) == 12, "drm_prime_handle");
+_Static_assert(sizeof(struct drm_mode_create_dumb) == 32, "create_dumb");
+_Static_assert(sizeof(struct drm_mode_map_dumb) == 16, "map_dumb");
+_Static_assert(sizeof(struct drm_vgem_fence_attach) == 16, "fence_attach");
+
+/*
+ * dma-bufs alive now whose exporter is @exp_name ("dmakit",
+ * "videobuf2_vmalloc", "drm" for vgem's), from the dma-buf core's debugfs
+ * table (lines: size flags mode count exp_name ino name); -1 without it
+ */
+static inline int dma_bufs_of(const char *exp_name)
+{
+	FILE *f = fopen("/sys/kernel/debug/dma_buf/bufinfo", "r");
+	char line[512], name[64];
+	unsigned long size, count;
+	unsigned int flags, mode;
+	int n = 0;
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "%lu %x %x %lu %63s", &size, &flags, &mode,
+			   &count, name) == 5 && !strcmp(name, exp_name))
+			n++;
+	fclose(f);
+	return n;
+}
+
+/*
+ * dma_bufs_of(@exp_name) once it is @want, or after 2 s what it is then
+ * (a dma-buf whose last reference went in a kernel thread is released
+ * by a worker a tick later)
+ */
+static inline int dma_bufs_settle(const char *exp_name, int want)
+{
+	int n = dma_bufs_of(exp_name);
+
+	for (int i = 0; i < 200 && n != want; i++) {
+		usleep(10000);
+		n = dma_bufs_of(exp_name);
+	}
+	return n;
+}
+
+/* tests/peers.sh load @name: 0, or its exit status with its output in @why */
+static inline int peer_load(const char *name, char *why, size_t len)
+{
+	char cmd[128];
+	FILE *p;
+	int st;
+
+	snprintf(cmd, sizeof(cmd), "/tests/peers.sh load %s 2>&1", name);
+	p = popen(cmd, "r");
+	if (!p)
+		return -1;
+	if (!fgets(why, len, p))
+		*why = 0;
+	why[strcspn(why, "\n")] = 0;
+	st = pclose(p);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* vgem's DRM node, or -errno */
+static inline int vgem_open(void)
+{
+	for (int i = 0; i < 16; i++) {
+		char path[32], name[16] = "";
+		struct drm_version v = { .name = name,
+					 .name_len = sizeof(name) - 1 };
+		int fd;
+
+		snprintf(path, sizeof(path), "/dev/dri/card%d", i);
+		fd = open(path, O_RDWR | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		if (!ioctl(fd, DRM_IOCTL_VERSION, &v) && !strcmp(name, "vgem"))
+			return fd;
+		close(fd);
+	}
+	return -ENOENT;
+}
+
+static inline int gem_close(int drm, uint32_t handle)
+{
+	struct drm_gem_close c = { .handle = handle };
+
+	return ioctl(drm, DRM_IOCTL_GEM_CLOSE, &c) ? -errno : 0;
+}
+
+/* a vgem handle as a dma-buf fd (read-write), or -errno */
+static inline int prime_export(int drm, uint32_t handle)
+{
+	struct drm_prime_handle p = { .handle = handle,
+				      .flags = O_RDWR | O_CLOEXEC };
+
+	return ioctl(drm, DRM_IOCTL_PRIME_HANDLE_TO_FD, &p) ? -errno : p.fd;
+}
+
+/* the size of vgem_dumb()'s buffers */
+#define VGEM_DUMB_SIZE	(64u << 10)
+
+/*
+ * a vgem dumb buffer of VGEM_DUMB_SIZE bytes (1024 x 16 pixels of 32 bits) holding
+ * @pat, mapped through vgem (@map), and its dma-buf; 0 or -errno
+ */
+static inline int vgem_dumb(int drm, const unsigned char *pat, uint32_t *handle,
+		     unsigned char **map, int *vfd)
+{
+	struct drm_mode_create_dumb d = { .width = 1024, .height = 16,
+					  .bpp = 32 };
+	struct drm_mode_map_dumb m = { 0 };
+
+	if (ioctl(drm, DRM_IOCTL_MODE_CREATE_DUMB, &d))
+		return -errno;
+	if (d.size != VGEM_DUMB_SIZE)
+		return -EPROTO;
+	*handle = m.handle = d.handle;
+	if (ioctl(drm, DRM_IOCTL_MODE_MAP_DUMB, &m))
+		return -errno;
+	*map = mmap(NULL, VGEM_DUMB_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, drm,
+		    m.offset);
+	if (*map == MAP_FAILED)
+		return -errno;
+	memcpy(*map, pat, VGEM_DUMB_SIZE);
+	*vfd = prime_export(drm, *handle);
+	return *vfd < 0 ? *vfd : 0;
 }
 
 /* fill with bytes from a simple PRNG (xorshift), different per seed */

@@ -9,6 +9,8 @@
  * the device's node goes with it: its memory is given back while the
  * device is still there, every mapping of it (a forked child's too) is
  * zapped, and its fd answers ENODEV; buffers of the control node live on.
+ * Transfers of dma-bufs (ours, vgem's) in flight end with ENODEV, and the
+ * dma-bufs move data through the device once it is back.
  * (Module unload with files open is refused: module_reload.sh.)
  */
 #include <libgen.h>
@@ -284,6 +286,225 @@ TEST_F(removal, a_transfer_in_flight_ends_with_enodev)
 	close(self->fd);
 	self->fd = -1;
 	ASSERT_EQ(0, bring_back(self, variant->unbind));
+	expect_loopback(_metadata, self->node);
+}
+
+#define DSIZE	(64u << 10)	/* 16 chunks or more through the window */
+#define SPAN	(3 * 4096 + 300)
+
+/* the dma-bufs of one exporter: a source holding @pat, a destination of 0x5a */
+struct dbufs {
+	const char *who;
+	int src, dst;			/* the dma-bufs */
+	int src_buf, dst_buf;		/* ours: the buffers behind them */
+	uint32_t src_handle, dst_handle;	/* vgem's: the dumb buffers */
+	unsigned char *src_map, *dst_map;	/* vgem's: its mappings of them */
+	unsigned char pat[DSIZE];
+};
+
+/* 0 or -errno; @dst_pat is what the destination holds (0x5a) */
+static int dbufs_ours(struct dbufs *d, const unsigned char *dst_pat)
+{
+	d->who = "ours";
+	d->src_buf = buf_alloc(DSIZE, DMAKIT_KIND_PAGES, 0, NULL);
+	d->dst_buf = buf_alloc(DSIZE, DMAKIT_KIND_PAGES, 0, NULL);
+	if (d->src_buf < 0 || d->dst_buf < 0)
+		return -ENOMEM;
+	if (pwrite(d->src_buf, d->pat, DSIZE, 0) != DSIZE ||
+	    pwrite(d->dst_buf, dst_pat, DSIZE, 0) != DSIZE)
+		return -EIO;
+	d->src = dmabuf_export(d->src_buf, 0);
+	d->dst = dmabuf_export(d->dst_buf, 0);
+	return d->src < 0 ? d->src : d->dst < 0 ? d->dst : 0;
+}
+
+static int dbufs_vgem(struct dbufs *d, int drm, const unsigned char *dst_pat)
+{
+	int err;
+
+	d->who = "vgem's";
+	err = vgem_dumb(drm, d->pat, &d->src_handle, &d->src_map, &d->src);
+	return err ? err : vgem_dumb(drm, dst_pat, &d->dst_handle, &d->dst_map,
+				     &d->dst);
+}
+
+/* the dma-buf's bytes at @off: through our buffer, or vgem's mapping */
+static int dbufs_read(struct dbufs *d, int dst, unsigned char *to,
+		      size_t len, size_t off)
+{
+	if (d->src_map) {
+		memcpy(to, (dst ? d->dst_map : d->src_map) + off, len);
+		return 0;
+	}
+	return pread(dst ? d->dst_buf : d->src_buf, to, len, off) ==
+	       (ssize_t)len ? 0 : -1;
+}
+
+static void dbufs_close(struct dbufs *d, int drm)
+{
+	if (d->src_map) {
+		munmap(d->src_map, VGEM_DUMB_SIZE);
+		munmap(d->dst_map, VGEM_DUMB_SIZE);
+		gem_close(drm, d->src_handle);
+		gem_close(drm, d->dst_handle);
+	} else {
+		close(d->src_buf);
+		close(d->dst_buf);
+	}
+	close(d->src);
+	close(d->dst);
+}
+
+/* queue a COPY of @len bytes; 0 and its @id, or -errno */
+static int copy_async(int node, int src, int dst, uint64_t len, uint64_t *id)
+{
+	struct dmakit_xfer x = { .fd = src, .dst_fd = dst, .len = len,
+				 .dir = DMAKIT_DIR_COPY,
+				 .flags = DMAKIT_XFER_ASYNC };
+
+	if (ioctl(node, DMAKIT_IOC_XFER, &x))
+		return -errno;
+	*id = x.id;
+	return 0;
+}
+
+/*
+ * An asynchronous COPY out of a dma-buf, then one into a dma-buf, ours (an
+ * exported pages buffer) and vgem's where the kernel has vgem, each in
+ * flight when the device goes (one removal each): it is reaped with
+ * ENODEV (0 only had it finished, its bytes then all there); the
+ * destination holds what the segments before the removal wrote, then its
+ * old bytes (nothing written after); after the rescan the same dma-buf, in
+ * the same role, moves data through the new device byte for byte. The
+ * sources stay untouched, and once everything is closed no dma-buf of
+ * dmakit or DRM and no pin is left.
+ */
+TEST_F_TIMEOUT(removal, dma_buf_transfers_in_flight_end_with_enodev, 120)
+{
+	static unsigned char old[DSIZE], got[DSIZE], plain_pat[DSIZE];
+	int base_ours = dma_bufs_of("dmakit"), base_drm = dma_bufs_of("drm");
+	long pins = pins_held();
+	struct dbufs d[2];
+	int n = 1, drm, plain_in, plain_out, loaded = 0, err;
+	char why[256] = "";
+
+	memset(d, 0, sizeof(d));
+	memset(old, 0x5a, sizeof(old));
+	fill_pattern(d[0].pat, DSIZE, 81);
+	fill_pattern(d[1].pat, DSIZE, 82);
+	fill_pattern(plain_pat, DSIZE, 83);
+	ASSERT_EQ(0, dbufs_ours(&d[0], old));
+	drm = vgem_open();
+	if (drm == -ENOENT) {
+		err = peer_load("vgem", why, sizeof(why));
+		if (!err) {
+			loaded = 1;
+			drm = vgem_open();
+		} else {
+			ASSERT_EQ(2, err) TH_LOG("loading vgem: %s", why);
+		}
+	}
+	ASSERT_TRUE(drm >= 0 || (drm == -ENOENT && !loaded))
+		TH_LOG("vgem's node: %s", strerror(-drm));
+	if (drm >= 0) {
+		err = dbufs_vgem(&d[1], drm, old);
+		ASSERT_EQ(0, err) TH_LOG("vgem's dumb buffers: %s", strerror(-err));
+		n = 2;
+	} else {
+		TH_LOG("no vgem (%s): our dma-bufs only", why);
+	}
+	plain_in = buf_alloc(DSIZE, DMAKIT_KIND_PAGES, 0, NULL);
+	ASSERT_LE(0, plain_in);
+	ASSERT_EQ(DSIZE, pwrite(plain_in, plain_pat, DSIZE, 0));
+	plain_out = buf_alloc(DSIZE, DMAKIT_KIND_PAGES, 0, NULL);
+	ASSERT_LE(0, plain_out);
+
+	for (int c = 0; c < 2 * n; c++) {
+		struct dmakit_xfer_reap r = { .flags = DMAKIT_REAP_WAIT };
+		struct dbufs *e = &d[c / 2];
+		int into = c % 2;
+		const char *how = into ? "into" : "out of";
+		const unsigned char *want = into ? plain_pat : e->pat;
+		struct dmakit_xfer x = { .len = SPAN, .dir = DMAKIT_DIR_COPY };
+		uint64_t id = 0;
+		long first;
+
+		ASSERT_EQ(DSIZE, pwrite(plain_out, old, DSIZE, 0));
+		err = copy_async(self->fd, into ? plain_in : e->src,
+				 into ? e->dst : plain_out, DSIZE, &id);
+		ASSERT_EQ(0, err) TH_LOG("%s %s: %s", how, e->who, strerror(-err));
+		usleep(300000);
+		ASSERT_EQ(0, take_away(_metadata, self, variant->unbind))
+			TH_LOG("%s %s: %s", variant->unbind ? "unbind" : "remove",
+			       self->bdf, strerror(errno));
+		ASSERT_EQ(0, ioctl(self->fd, DMAKIT_IOC_XFER_REAP, &r))
+			TH_LOG("reap: %s", strerror(errno));
+		EXPECT_EQ(id, r.result.id);
+		if (into) {
+			ASSERT_EQ(0, dbufs_read(e, 1, got, DSIZE, 0));
+		} else {
+			ASSERT_EQ(DSIZE, pread(plain_out, got, DSIZE, 0));
+		}
+		first = first_difference(want, got, DSIZE);
+		TH_LOG("%s %s: status %d, %ld of %u bytes there", how, e->who,
+		       r.result.status, first < 0 ? (long)DSIZE : first, DSIZE);
+		if (r.result.status == 0) {
+			EXPECT_EQ(-1, first);
+		} else {
+			EXPECT_EQ(-ENODEV, r.result.status);
+			/* what landed is a prefix; nothing after it moved */
+			if (first >= 0) {
+				EXPECT_EQ(-1, first_difference(old + first,
+							       got + first,
+							       DSIZE - first)) {
+					TH_LOG("%s %s: written up to %ld, then stray bytes",
+					       how, e->who, first);
+				}
+			}
+		}
+		close(self->fd);
+		self->fd = -1;
+		EXPECT_EQ(pins, pins_held());
+
+		/* back: the same dma-buf, in the same role, through the new device */
+		ASSERT_EQ(0, bring_back(self, variant->unbind))
+			TH_LOG("%s: %s", variant->unbind ? "bind" : "rescan",
+			       strerror(errno));
+		self->fd = open(self->node, O_RDWR);
+		ASSERT_LE(0, self->fd);
+		x.fd = into ? plain_in : e->src;
+		x.offset = 1000;
+		x.dst_fd = into ? e->dst : plain_out;
+		x.dst_offset = DSIZE - SPAN - 7;
+		ASSERT_EQ(0, ioctl(self->fd, DMAKIT_IOC_XFER, &x))
+			TH_LOG("%s %s, after: %s", how, e->who, strerror(errno));
+		if (into) {
+			ASSERT_EQ(0, dbufs_read(e, 1, got, SPAN, x.dst_offset));
+		} else {
+			ASSERT_EQ(SPAN, pread(plain_out, got, SPAN, x.dst_offset));
+		}
+		EXPECT_EQ(-1, first_difference(want + 1000, got, SPAN))
+			TH_LOG("%s %s, after", how, e->who);
+	}
+	/* the sources as they were */
+	for (int i = 0; i < n; i++) {
+		ASSERT_EQ(0, dbufs_read(&d[i], 0, got, DSIZE, 0));
+		EXPECT_EQ(-1, first_difference(d[i].pat, got, DSIZE))
+			TH_LOG("%s source", d[i].who);
+	}
+
+	/* closed: no dma-buf and no pin left */
+	for (int i = 0; i < n; i++)
+		dbufs_close(&d[i], drm);
+	close(plain_out);
+	close(plain_in);
+	if (drm >= 0)
+		close(drm);
+	EXPECT_EQ(base_ours, dma_bufs_settle("dmakit", base_ours));
+	EXPECT_EQ(base_drm, dma_bufs_settle("drm", base_drm));
+	EXPECT_EQ(pins, pins_held());
+	if (loaded)
+		EXPECT_EQ(0, system("/tests/peers.sh unload vgem"));
 	expect_loopback(_metadata, self->node);
 }
 
