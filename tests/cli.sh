@@ -120,7 +120,7 @@ json "list --json is valid JSON" $T/list.json dmakit list --json
 set -- $(jv $T/list.json module_version abi_version num_devices devices devices.0.name \
 	devices.1.name lane buffers)
 same "list --json: module_version" "$(cat /sys/module/dmakit/version)" "$1"
-same "list --json: abi_version" 4 "$2"
+same "list --json: abi_version" 5 "$2"
 same "list --json: num_devices" $ndev "$3"
 same "list --json: one entry per node" $ndev "$4"
 same "list --json: devices.0 is dmakit-edu0" dmakit-edu0 "$5"
