@@ -33,6 +33,7 @@
 #define BUF_SIZE	(16 * 4096)
 #define LEN		4000		/* fits edu's window (4095) */
 #define BACK		8192		/* where the device writes it back */
+#define BACK2		12288		/* and the second time */
 
 #define PAT_WARNING	"map pfn RAM range req"
 
@@ -239,7 +240,8 @@ FIXTURE_VARIANT_ADD(foreign, contig_wc) { DMAKIT_KIND_CONTIG, DMAKIT_MAP_WC };
  * The user-space driver's round trip: fill through the mapping, sync for
  * the device, RAM -> window -> RAM at BACK, sync for the CPU, compare.
  * On a bounce lane the contig buffer's bus address is a swiotlb slot: the
- * bytes reach the buffer only with the sync for the CPU.
+ * bytes reach the buffer only with the sync for the CPU, and the device
+ * sees the CPU's new bytes only after the sync for the device.
  */
 TEST_F(foreign, user_space_driver_round_trip)
 {
@@ -282,6 +284,24 @@ TEST_F(foreign, user_space_driver_round_trip)
 	/* the kernel's view (read) agrees */
 	ASSERT_EQ(LEN, pread(fd, got, LEN, BACK));
 	EXPECT_EQ(-1, first_difference(want, got, LEN));
+	if (variant->kind == DMAKIT_KIND_CONTIG &&
+	    env_long("DMAKIT_EXPECT_BOUNCE", 0)) {
+		unsigned char fresh[LEN];
+
+		/* without the sync for the device, it reads the old bytes */
+		fill_pattern(fresh, LEN, 5);
+		memcpy(p, fresh, LEN);
+		ASSERT_EQ(0, edu_dma(self, bus, EDU_WINDOW, LEN, 0));
+		ASSERT_EQ(0, edu_dma(self, EDU_WINDOW, bus + BACK2, LEN, 1));
+		ASSERT_EQ(0, buf_sync(fd, BACK2, LEN, DMAKIT_SYNC_FOR_CPU));
+		EXPECT_EQ(-1, first_difference(want, p + BACK2, LEN));
+		/* with it, the new ones */
+		ASSERT_EQ(0, buf_sync(fd, 0, LEN, DMAKIT_SYNC_FOR_DEVICE));
+		ASSERT_EQ(0, edu_dma(self, bus, EDU_WINDOW, LEN, 0));
+		ASSERT_EQ(0, edu_dma(self, EDU_WINDOW, bus + BACK2, LEN, 1));
+		ASSERT_EQ(0, buf_sync(fd, BACK2, LEN, DMAKIT_SYNC_FOR_CPU));
+		EXPECT_EQ(-1, first_difference(fresh, p + BACK2, LEN));
+	}
 	/* the mode was honoured, not downgraded by x86 PAT with a warning */
 	EXPECT_EQ(warnings, klog_count(PAT_WARNING));
 	munmap(p, BUF_SIZE);
