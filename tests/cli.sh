@@ -111,7 +111,7 @@ section "list, info"
 list=$(dmakit list 2>&1)
 tap_check "list exits 0" [ $? -eq 0 ]
 has "list names the module and its version" \
-	"^dmakit $(cat /sys/module/dmakit/version), ABI 4, page size 4096, $ndev devices" "$list"
+	"^dmakit $(cat /sys/module/dmakit/version), ABI 5, page size 4096, $ndev devices" "$list"
 has "list shows dmakit-edu0 with its PCI id" "^dmakit-edu0 .* 1234:11e8" "$list"
 has "list shows dmakit-edu1" "^dmakit-edu1 " "$list"
 has "list shows the lane from /etc/dmakit/lane.env" "^lane: $DMAKIT_LANE " "$list"
