@@ -26,8 +26,10 @@ struct dma_buf_attachment;
 struct dma_fence;
 struct sg_table;
 struct dmakit_alloc;
+struct dmakit_alloc_for;
 struct dmakit_buffer_owner;
 struct dmakit_export;
+struct dmakit_sync;
 struct dmakit_owned;
 struct dmakit_translate;
 struct dmakit_xfer;
@@ -62,6 +64,11 @@ struct vm_area_struct;
  *            else NULL.
  * @revoked:  the memory went with the device: uses answer ENODEV.
  * @dmabuf:   its dma-buf while one exists (dmabuf.c; not held).
+ * @foreign:  made by DMAKIT_IOC_ALLOC_FOR for @dma_dev, a device dmakit
+ *            does not drive (foreign.c): coherent, or contig mapped for it
+ *            at @dma_handle; owned, revoked when its driver binding
+ *            changes; no dma-buf, no transfer.
+ * @map_mode: foreign: DMAKIT_MAP_* of its mappings (and of its linear map).
  *
  * Owned by its struct file (anon inode "dmakit-buffer"): freed when the
  * file's last reference goes, and a mapping holds one through vm_file.
@@ -86,6 +93,8 @@ struct dmakit_buffer {
 	struct dmakit_owned *owned;
 	bool revoked;
 	struct dma_buf *dmabuf;
+	bool foreign;
+	u32 map_mode;
 };
 
 #define DMAKIT_VERSION "0.1.0"
@@ -119,6 +128,9 @@ struct file *dmakit_buffer_create(struct dmakit_alloc *arg,
 				  struct dmakit_buffer_owner *owner);
 long dmakit_buffer_publish(struct dmakit_alloc __user *uarg,
 			   struct dmakit_alloc *arg, struct file *file);
+struct file *dmakit_buffer_create_for(struct dmakit_alloc *arg,
+				      struct dmakit_buffer_owner *owner,
+				      u32 map_mode);
 struct dmakit_buffer *dmakit_buffer_of(struct file *file);
 u64 dmakit_max_buffer_bytes(void);
 int dmakit_charge_locked(unsigned long npages, struct user_struct **user);
@@ -129,6 +141,7 @@ struct page *dmakit_buffer_page(struct dmakit_buffer *buf, pgoff_t index);
 
 /* core/revoke.c: buffers that belong to a device go with it */
 struct dmakit_buffer_owner *dmakit_owner_new(struct device *dev);
+void dmakit_owner_get(struct dmakit_buffer_owner *owner);
 void dmakit_owner_put(struct dmakit_buffer_owner *owner);
 struct device *dmakit_owner_device(struct dmakit_buffer_owner *owner);
 void dmakit_owner_revoke(struct dmakit_buffer_owner *owner,
@@ -156,6 +169,16 @@ int dmakit_buffer_note_mm(struct dmakit_buffer *buf, struct vm_area_struct *vma)
 void dmakit_buffer_vma_count(struct dmakit_buffer *buf,
 			     struct vm_area_struct *vma, bool add);
 void dmakit_buffer_free_memory(struct dmakit_buffer *buf);
+
+/* core/foreign.c: buffers for a device dmakit does not drive */
+int dmakit_foreign_init(void);
+void dmakit_foreign_exit(void);
+long dmakit_foreign_alloc(struct dmakit_alloc_for __user *uarg);
+int dmakit_foreign_alloc_memory(struct dmakit_buffer *buf);
+void dmakit_foreign_free_memory(struct dmakit_buffer *buf);
+int dmakit_foreign_mmap(struct dmakit_buffer *buf, struct vm_area_struct *vma);
+long dmakit_foreign_sync(struct dmakit_buffer *buf,
+			 struct dmakit_sync __user *uarg);
 
 /* core/dmabuf.c: a buffer as a dma-buf; a dma-buf as one side of a transfer */
 long dmakit_buffer_export(struct file *file, struct dmakit_export __user *uarg);

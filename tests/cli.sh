@@ -111,7 +111,7 @@ section "list, info"
 list=$(dmakit list 2>&1)
 tap_check "list exits 0" [ $? -eq 0 ]
 has "list names the module and its version" \
-	"^dmakit $(cat /sys/module/dmakit/version), ABI 4, page size 4096, $ndev devices" "$list"
+	"^dmakit $(cat /sys/module/dmakit/version), ABI 5, page size 4096, $ndev devices" "$list"
 has "list shows dmakit-edu0 with its PCI id" "^dmakit-edu0 .* 1234:11e8" "$list"
 has "list shows dmakit-edu1" "^dmakit-edu1 " "$list"
 has "list shows the lane from /etc/dmakit/lane.env" "^lane: $DMAKIT_LANE " "$list"
@@ -120,7 +120,7 @@ json "list --json is valid JSON" $T/list.json dmakit list --json
 set -- $(jv $T/list.json module_version abi_version num_devices devices devices.0.name \
 	devices.1.name lane buffers)
 same "list --json: module_version" "$(cat /sys/module/dmakit/version)" "$1"
-same "list --json: abi_version" 4 "$2"
+same "list --json: abi_version" 5 "$2"
 same "list --json: num_devices" $ndev "$3"
 same "list --json: one entry per node" $ndev "$4"
 same "list --json: devices.0 is dmakit-edu0" dmakit-edu0 "$5"

@@ -750,7 +750,9 @@ static int is_known(unsigned int cmd)
 	for (unsigned int i = 0; i < NCMDS; i++)
 		if (known_cmds[i] == cmd)
 			return 1;
-	return cmd == DMAKIT_IOC_EDU_STRAY;
+	/* not called here, but known: no ENOTTY expected */
+	return cmd == DMAKIT_IOC_EDU_STRAY || cmd == DMAKIT_IOC_ALLOC_FOR ||
+	       cmd == DMAKIT_IOC_SYNC;
 }
 
 /* a known ioctl with a valid-based, maybe mutated, argument */

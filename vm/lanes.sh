@@ -160,7 +160,7 @@ lane_zynqmp() {
 	console=ttyPS0 dtb=xilinx/zynqmp-zcu102-rev1.0.dtb dtb_fixup=zynqmp-dtb
 	preload=(zynqmp_dma)
 	# the others need an edu device (edu, edu_intx, xfer, xfer_intx, dio,
-	# removal, stress, security, clients, fuzz, cli, examples,
+	# removal, foreign, stress, security, clients, fuzz, cli, examples,
 	# module_reload), the PC's floppy controller (fdc) or our debug kernel
 	# with its edu (faultinject); kunit and debug_checks skip on Debian's
 	# kernel (no KUnit, no DMA-API debug, no kmemleak)

@@ -18,7 +18,7 @@
 #include <linux/ioctl.h>
 #include <linux/types.h>
 
-#define DMAKIT_ABI_VERSION	4
+#define DMAKIT_ABI_VERSION	5
 
 #define DMAKIT_IOC_MAGIC	0xDA
 
@@ -200,6 +200,72 @@ struct dmakit_export {
 #define DMAKIT_EXPORT_CLOEXEC	0x1	/* the dma-buf fd is close-on-exec */
 
 #define DMAKIT_IOC_EXPORT	_IOWR(DMAKIT_IOC_MAGIC, 0x12, struct dmakit_export)
+
+/* ---- buffers for a device dmakit does not drive (CAP_SYS_ADMIN) ------- */
+
+/* dmakit_alloc_for.mode: how mmap of the buffer fd maps the memory */
+#define DMAKIT_MAP_CACHED	0	/* write-back, as any buffer */
+#define DMAKIT_MAP_UNCACHED	1	/* pgprot_noncached (x86: UC-) */
+#define DMAKIT_MAP_WC		2	/* pgprot_writecombine (x86: WC) */
+
+/**
+ * struct dmakit_alloc_for - DMAKIT_IOC_ALLOC_FOR on /dev/dmakit: memory
+ * for a device that user space drives itself (UIO, a BAR mapping, ...).
+ * @device:   in: the device's name on the PCI or the platform bus, e.g.
+ *            "0000:00:05.0" (NUL-terminated).
+ * @size:     in: bytes; out: rounded up to pages.
+ * @kind:     in: DMAKIT_KIND_COHERENT (dma_alloc_coherent() for the
+ *            device) or DMAKIT_KIND_CONTIG (pages mapped with
+ *            dma_map_single(), DMA_BIDIRECTIONAL, for the device).
+ * @flags:    in: DMAKIT_ALLOC_CLOEXEC.
+ * @mode:     in: DMAKIT_MAP_*.
+ * @dma_bits: in: 0 (the device's mask as it is), or the width of the DMA
+ *            mask to set (no driver bound) or to find (a driver bound).
+ * @fd:       out: the buffer fd (BUF_INFO, TRANSLATE, read/write, mmap in
+ *            @mode, DMAKIT_IOC_SYNC).
+ * @pad:      0.
+ * @bus_addr: out: the bus address the device reaches the whole buffer at,
+ *            one contiguous range of @size bytes.
+ * @reserved: 0.
+ */
+struct dmakit_alloc_for {
+	char device[64];
+	__u64 size;
+	__u32 kind;
+	__u32 flags;
+	__u32 mode;
+	__u32 dma_bits;
+	__s32 fd;
+	__u32 pad;
+	__u64 bus_addr;
+	__u64 reserved[4];
+};
+
+#define DMAKIT_IOC_ALLOC_FOR	_IOWR(DMAKIT_IOC_MAGIC, 0x02, struct dmakit_alloc_for)
+
+/* dmakit_sync.dir */
+#define DMAKIT_SYNC_FOR_CPU	1	/* the device wrote: the CPU may read */
+#define DMAKIT_SYNC_FOR_DEVICE	2	/* the CPU wrote: the device may read */
+
+/**
+ * struct dmakit_sync - DMAKIT_IOC_SYNC on the fd of a DMAKIT_IOC_ALLOC_FOR
+ * buffer: hand a range to the CPU or to the device
+ * (dma_sync_single_range_for_cpu/_for_device; nothing to do for coherent).
+ * @offset:   in: byte offset in the buffer.
+ * @len:      in: bytes, at least 1; @offset + @len within the buffer.
+ * @dir:      in: DMAKIT_SYNC_*.
+ * @flags:    in: 0.
+ * @reserved: 0.
+ */
+struct dmakit_sync {
+	__u64 offset;
+	__u64 len;
+	__u32 dir;
+	__u32 flags;
+	__u64 reserved[2];
+};
+
+#define DMAKIT_IOC_SYNC		_IOW(DMAKIT_IOC_MAGIC, 0x13, struct dmakit_sync)
 
 /* ---- device nodes: /dev/dmakit-<engine><N> ----------------------------- */
 

@@ -191,6 +191,8 @@ static int buffer_alloc_memory(struct dmakit_buffer *buf)
 {
 	pgoff_t i;
 
+	if (buf->foreign)
+		return dmakit_foreign_alloc_memory(buf);
 	switch (buf->kind) {
 	case DMAKIT_KIND_COHERENT:
 		/* zeroed by the DMA layer */
@@ -262,6 +264,10 @@ void dmakit_buffer_free_memory(struct dmakit_buffer *buf)
 {
 	pgoff_t i;
 
+	if (buf->foreign) {
+		dmakit_foreign_free_memory(buf);
+		goto uncharge;
+	}
 	switch (buf->kind) {
 	case DMAKIT_KIND_COHERENT:
 		if (buf->vaddr)
@@ -286,6 +292,7 @@ void dmakit_buffer_free_memory(struct dmakit_buffer *buf)
 		kvfree(buf->pages);
 		break;
 	}
+uncharge:
 	buf->vaddr = NULL;
 	buf->pages = NULL;
 	buffer_uncharge_locked(buf);
@@ -421,6 +428,9 @@ static long buffer_ioctl(struct file *file, unsigned int cmd,
 		return dmakit_buffer_translate(file, (void __user *)arg);
 	case DMAKIT_IOC_EXPORT:
 		return dmakit_buffer_export(file, (void __user *)arg);
+	case DMAKIT_IOC_SYNC:
+		return dmakit_foreign_sync(file->private_data,
+					   (void __user *)arg);
 	default:
 		return -ENOTTY;
 	}
@@ -505,6 +515,60 @@ static int buffer_check(const struct dmakit_alloc *arg,
 	return 0;
 }
 
+static struct file *buffer_create(struct dmakit_alloc *arg,
+				  struct dmakit_buffer_owner *owner,
+				  bool foreign, u32 map_mode)
+{
+	struct dmakit_buffer *buf;
+	struct file *file;
+	int err;
+
+	err = buffer_check(arg, owner);
+	if (err)
+		return ERR_PTR(err);
+
+	buf = kzalloc_obj(*buf, GFP_KERNEL | __GFP_ACCOUNT);
+	if (!buf)
+		return ERR_PTR(-ENOMEM);
+	buf->size = PAGE_ALIGN(arg->size);
+	buf->npages = buf->size >> PAGE_SHIFT;
+	buf->kind = arg->kind;
+	buf->flags = arg->flags;
+	buf->foreign = foreign;
+	buf->map_mode = map_mode;
+	if (arg->kind == DMAKIT_KIND_COHERENT || foreign)
+		buf->dma_dev = get_device(dmakit_owner_device(owner));
+	err = buffer_charge_locked(buf);
+	if (err)
+		goto err_free;
+	err = buffer_alloc_memory(buf);
+	if (err)
+		goto err_free;
+	buffer_note_phys_max(buf);
+
+	file = anon_inode_getfile("dmakit-buffer", &buffer_fops, buf,
+				  arg->flags & DMAKIT_ALLOC_RDONLY ? O_RDONLY : O_RDWR);
+	if (IS_ERR(file)) {
+		err = PTR_ERR(file);
+		goto err_free;
+	}
+	/* a buffer is a fixed-size random-access object */
+	file->f_mode |= FMODE_LSEEK | FMODE_PREAD | FMODE_PWRITE;
+	if (buf->dma_dev) {
+		err = dmakit_buffer_attach(buf, owner, file);
+		if (err) {
+			fput(file);	/* frees the buffer through release */
+			return ERR_PTR(err);
+		}
+	}
+	arg->size = buf->size;
+	return file;
+
+err_free:
+	buffer_free(buf);
+	return ERR_PTR(err);
+}
+
 /**
  * dmakit_buffer_create() - a buffer and its file, as DMAKIT_IOC_ALLOC asks.
  * @arg:   the request, checked here; arg->size is set to what it got.
@@ -523,52 +587,23 @@ static int buffer_check(const struct dmakit_alloc *arg,
 struct file *dmakit_buffer_create(struct dmakit_alloc *arg,
 				  struct dmakit_buffer_owner *owner)
 {
-	struct dmakit_buffer *buf;
-	struct file *file;
-	int err;
+	return buffer_create(arg, owner, false, DMAKIT_MAP_CACHED);
+}
 
-	err = buffer_check(arg, owner);
-	if (err)
-		return ERR_PTR(err);
-
-	buf = kzalloc_obj(*buf, GFP_KERNEL | __GFP_ACCOUNT);
-	if (!buf)
-		return ERR_PTR(-ENOMEM);
-	buf->size = PAGE_ALIGN(arg->size);
-	buf->npages = buf->size >> PAGE_SHIFT;
-	buf->kind = arg->kind;
-	buf->flags = arg->flags;
-	if (arg->kind == DMAKIT_KIND_COHERENT)
-		buf->dma_dev = get_device(dmakit_owner_device(owner));
-	err = buffer_charge_locked(buf);
-	if (err)
-		goto err_free;
-	err = buffer_alloc_memory(buf);
-	if (err)
-		goto err_free;
-	buffer_note_phys_max(buf);
-
-	file = anon_inode_getfile("dmakit-buffer", &buffer_fops, buf,
-				  arg->flags & DMAKIT_ALLOC_RDONLY ? O_RDONLY : O_RDWR);
-	if (IS_ERR(file)) {
-		err = PTR_ERR(file);
-		goto err_free;
-	}
-	/* a buffer is a fixed-size random-access object */
-	file->f_mode |= FMODE_LSEEK | FMODE_PREAD | FMODE_PWRITE;
-	if (arg->kind == DMAKIT_KIND_COHERENT) {
-		err = dmakit_buffer_attach(buf, owner, file);
-		if (err) {
-			fput(file);	/* frees the buffer through release */
-			return ERR_PTR(err);
-		}
-	}
-	arg->size = buf->size;
-	return file;
-
-err_free:
-	buffer_free(buf);
-	return ERR_PTR(err);
+/**
+ * dmakit_buffer_create_for() - a foreign buffer (foreign.c) and its file.
+ * @arg:      the request: kind coherent or contig, flags, size (checked).
+ * @owner:    the owner of the foreign device's buffers.
+ * @map_mode: DMAKIT_MAP_*.
+ *
+ * Return: as dmakit_buffer_create(), and -EIO, -EOPNOTSUPP of
+ * dmakit_foreign_alloc_memory().
+ */
+struct file *dmakit_buffer_create_for(struct dmakit_alloc *arg,
+				      struct dmakit_buffer_owner *owner,
+				      u32 map_mode)
+{
+	return buffer_create(arg, owner, true, map_mode);
 }
 
 /**

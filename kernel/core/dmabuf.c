@@ -363,7 +363,8 @@ long dmakit_buffer_export(struct file *file, struct dmakit_export __user *uarg)
 	if ((arg.flags & ~DMAKIT_EXPORT_CLOEXEC) || arg.reserved[0] ||
 	    arg.reserved[1])
 		return -EINVAL;
-	if (buf->kind == DMAKIT_KIND_COHERENT)
+	/* foreign: revoked with its device, under an importer's feet */
+	if (buf->kind == DMAKIT_KIND_COHERENT || buf->foreign)
 		return -EOPNOTSUPP;
 
 	dmabuf = buffer_dmabuf(file, buf);

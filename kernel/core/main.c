@@ -68,6 +68,8 @@ static long dmakit_ctl_ioctl(struct file *file, unsigned int cmd,
 		return dmakit_ctl_info(uarg);
 	case DMAKIT_IOC_ALLOC:
 		return dmakit_buffer_alloc(uarg, NULL);
+	case DMAKIT_IOC_ALLOC_FOR:
+		return dmakit_foreign_alloc(uarg);
 	default:
 		return -ENOTTY;
 	}
@@ -121,10 +123,16 @@ static int __init dmakit_init(void)
 	if (err)
 		goto err_dmaengine_exit;
 
+	err = dmakit_foreign_init();
+	if (err)
+		goto err_fdc_exit;
+
 	pr_info("version %s loaded, ABI %u\n", DMAKIT_VERSION,
 		DMAKIT_ABI_VERSION);
 	return 0;
 
+err_fdc_exit:
+	dmakit_fdc_exit();
 err_dmaengine_exit:
 	dmakit_dmaengine_exit();
 err_edu_exit:
@@ -140,6 +148,7 @@ err_fault_exit:
 
 static void __exit dmakit_exit(void)
 {
+	dmakit_foreign_exit();
 	dmakit_fdc_exit();
 	dmakit_dmaengine_exit();
 	dmakit_edu_exit();

@@ -195,8 +195,9 @@ static int buffer_mmap_coherent(struct dmakit_buffer *buf,
 	err = dmakit_buffer_revoked(buf) ? -ENODEV :
 					   dmakit_buffer_note_mm(buf, vma);
 	if (!err) {
-		err = dma_mmap_coherent(buf->dma_dev, vma, buf->vaddr,
-					buf->dma_handle, buf->size);
+		err = buf->foreign ? dmakit_foreign_mmap(buf, vma) :
+				     dma_mmap_coherent(buf->dma_dev, vma, buf->vaddr,
+						       buf->dma_handle, buf->size);
 		if (err)	/* no .close follows a failed ->mmap */
 			dmakit_buffer_vma_count(buf, vma, false);
 	}
@@ -408,7 +409,8 @@ int dmakit_buffer_mmap(struct file *file, struct vm_area_struct *vma)
 	if (!mmap_range_ok(buf->npages, vma->vm_pgoff, pages))
 		return -EINVAL;
 
-	if (buf->kind == DMAKIT_KIND_COHERENT) {
+	/* foreign buffers (any kind) are owned and mapped in their mode */
+	if (buf->kind == DMAKIT_KIND_COHERENT || buf->foreign) {
 		err = buffer_mmap_coherent(buf, vma);
 		if (err)
 			return err;

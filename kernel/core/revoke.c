@@ -149,6 +149,15 @@ void dmakit_owner_put(struct dmakit_buffer_owner *owner)
 }
 
 /**
+ * dmakit_owner_get() - take another reference to @owner.
+ * @owner: the owner.
+ */
+void dmakit_owner_get(struct dmakit_buffer_owner *owner)
+{
+	kref_get(&owner->ref);
+}
+
+/**
  * dmakit_owner_device() - the device whose buffers @owner lists.
  * @owner: the owner, or NULL.
  *

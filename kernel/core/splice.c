@@ -37,7 +37,8 @@ static void buffer_spd_release(struct splice_pipe_desc *spd, unsigned int i)
 
 static bool buffer_pages_shared(struct dmakit_buffer *buf)
 {
-	return buf->kind != DMAKIT_KIND_COHERENT && !buf->from_cma;
+	return buf->kind != DMAKIT_KIND_COHERENT && !buf->from_cma &&
+	       !buf->foreign;
 }
 
 /* up to @n pages of @buf from @pos (@span bytes) into @spd */

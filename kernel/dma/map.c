@@ -567,6 +567,9 @@ int side_get(struct xfer_side *s, struct dmakit_engine *eng, int fd, u64 off,
 		return -EBADF;	/* as write(2) on a read-only fd */
 	if (check_add_overflow(off, len, &end) || end > s->buf->size)
 		return -EINVAL;
+	/* a foreign buffer is its device's, and may go with it any time */
+	if (s->buf->foreign)
+		return -EINVAL;
 	if (s->buf->kind == DMAKIT_KIND_COHERENT) {
 		/* another device's coherent memory has no bus address here */
 		if (s->buf->dma_dev != eng->dev)
