@@ -249,6 +249,7 @@ TEST_F(foreign, user_space_driver_round_trip)
 	int warnings = klog_count(PAT_WARNING);
 	struct dmakit_buf_info info;
 	uint64_t bus = 0, phys;
+	bool beyond;
 	unsigned char *p;
 	int fd;
 
@@ -264,6 +265,17 @@ TEST_F(foreign, user_space_driver_round_trip)
 		TH_LOG("bus %#llx beyond %d bits", (unsigned long long)bus, self->bits);
 	phys = buf_phys(fd);
 	ASSERT_NE(0, phys);
+	/*
+	 * the bounce lane (5 GiB, a 32-bit edu): contig memory beyond 4 GiB
+	 * (the allocator's first choice) goes to the device through a
+	 * swiotlb slot; memory below would not bounce
+	 */
+	beyond = variant->kind == DMAKIT_KIND_CONTIG &&
+		 env_long("DMAKIT_EXPECT_BOUNCE", 0) &&
+		 phys + BUF_SIZE - 1 > 0xffffffffull;
+	if (variant->kind == DMAKIT_KIND_CONTIG &&
+	    env_long("DMAKIT_EXPECT_BOUNCE", 0) && !beyond)
+		TH_LOG("the contig buffer lies below 4 GiB this time: nothing bounces");
 	p = mmap(NULL, BUF_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	ASSERT_NE(MAP_FAILED, p) TH_LOG("mmap: %s", strerror(errno));
 	EXPECT_EQ(-1, first_difference(zero, p + BACK, LEN));
@@ -273,8 +285,7 @@ TEST_F(foreign, user_space_driver_round_trip)
 	ASSERT_EQ(0, buf_sync(fd, 0, LEN, DMAKIT_SYNC_FOR_DEVICE));
 	ASSERT_EQ(0, edu_dma(self, bus, EDU_WINDOW, LEN, 0));
 	ASSERT_EQ(0, edu_dma(self, EDU_WINDOW, bus + BACK, LEN, 1));
-	if (variant->kind == DMAKIT_KIND_CONTIG &&
-	    env_long("DMAKIT_EXPECT_BOUNCE", 0)) {
+	if (beyond) {
 		/* bounced: the device wrote the slot, not the buffer */
 		EXPECT_NE(bus, phys);
 		EXPECT_EQ(-1, first_difference(zero, p + BACK, LEN));
@@ -284,8 +295,7 @@ TEST_F(foreign, user_space_driver_round_trip)
 	/* the kernel's view (read) agrees */
 	ASSERT_EQ(LEN, pread(fd, got, LEN, BACK));
 	EXPECT_EQ(-1, first_difference(want, got, LEN));
-	if (variant->kind == DMAKIT_KIND_CONTIG &&
-	    env_long("DMAKIT_EXPECT_BOUNCE", 0)) {
+	if (beyond) {
 		unsigned char fresh[LEN];
 
 		/* without the sync for the device, it reads the old bytes */
