@@ -600,51 +600,6 @@ TEST_F(rules, only_fault_mapped_pages_can_be_pinned)
 }
 
 /*
- * What get_user_pages() answers for a premapped page (DMAKIT_ALLOC_PREMAP:
- * a special PTE in a VM_MIXEDMAP VMA) where the kernel's own paths pass its
- * answer on (O_DIRECT on a block device, vmsplice), by kernel, as
- * docs/abi.md documents it: follow_pfn_pte() says -EEXIST ("a page table
- * entry but no struct page") and __get_user_pages() returns it when it was
- * asked for pages. A kernel not listed is held to the newest one's answer.
- * (VM_PFNMAP, contig's remap_pfn_range, is -EFAULT everywhere:
- * check_vma_flags() refuses the VMA before any page is looked at.)
- */
-static const struct { const char *kernel; int err; } premap_gup_errno[] = {
-	{ "6.1", EEXIST },
-	{ "6.12", EEXIST },
-	{ "7.3", EEXIST },
-};
-
-/* "6.1", "6.12", "7.3": major.minor of the running kernel */
-static const char *kernel_line(void)
-{
-	static char line[16];
-	struct utsname u;
-	unsigned int major, minor;
-
-	if (uname(&u) || sscanf(u.release, "%u.%u", &major, &minor) != 2)
-		return "?";
-	snprintf(line, sizeof(line), "%u.%u", major, minor);
-	return line;
-}
-
-/* the errno GUP gives this variant's mapping on this kernel; 0: it pins */
-static int gup_errno(uint32_t kind, uint32_t flags)
-{
-	const int n = sizeof(premap_gup_errno) / sizeof(premap_gup_errno[0]);
-	const char *k = kernel_line();
-
-	if (kind == DMAKIT_KIND_CONTIG)
-		return EFAULT;
-	if (!(flags & PREMAP))
-		return 0;
-	for (int i = 0; i < n; i++)
-		if (!strcmp(k, premap_gup_errno[i].kernel))
-			return premap_gup_errno[i].err;
-	return premap_gup_errno[n - 1].err;
-}
-
-/*
  * A block device for O_DIRECT: the lane's disk (DMAKIT_DISK, the bench
  * lanes' virtio disk), else brd's /dev/ram0, loaded from the kernel's own
  * modules where the lane shipped them (Debian's kernels: vm/mkinitramfs).
