@@ -9,7 +9,6 @@
  * One fd's asynchronous transfers hold at most max_inflight_mb pinned.
  */
 #include <linux/aio_abi.h>
-#include <linux/io_uring.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/mman.h>
@@ -861,109 +860,6 @@ TEST_F(dio, exit_with_aio_in_flight)
 	EXPECT_EQ(-1, first_difference(self->a, self->b, 1500));
 	close(ready[0]);
 	close(ready[1]);
-}
-
-/* a minimal io_uring (what liburing wraps), raw system calls */
-struct ring {
-	int fd;
-	struct io_uring_params p;
-	void *sq, *cq;
-	struct io_uring_sqe *sqes;
-};
-
-static int ring_init(struct ring *r, unsigned int entries)
-{
-	memset(r, 0, sizeof(*r));
-	r->fd = syscall(__NR_io_uring_setup, entries, &r->p);
-	if (r->fd < 0)
-		return -1;
-	r->sq = mmap(NULL, r->p.sq_off.array + r->p.sq_entries * 4,
-		     PROT_READ | PROT_WRITE, MAP_SHARED, r->fd, IORING_OFF_SQ_RING);
-	r->cq = mmap(NULL, r->p.cq_off.cqes +
-		     r->p.cq_entries * sizeof(struct io_uring_cqe),
-		     PROT_READ | PROT_WRITE, MAP_SHARED, r->fd, IORING_OFF_CQ_RING);
-	r->sqes = mmap(NULL, r->p.sq_entries * sizeof(struct io_uring_sqe),
-		       PROT_READ | PROT_WRITE, MAP_SHARED, r->fd, IORING_OFF_SQES);
-	return r->sq == MAP_FAILED || r->cq == MAP_FAILED ||
-	       r->sqes == MAP_FAILED ? -1 : 0;
-}
-
-/* queue one read or write of fixed buffer @buf_index (READ_FIXED/WRITE_FIXED) */
-static int ring_rw_fixed(struct ring *r, int op, int fd, void *buf,
-			 unsigned int len, uint64_t off, uint64_t data,
-			 unsigned int buf_index)
-{
-	unsigned int *tail = r->sq + r->p.sq_off.tail;
-	unsigned int *array = r->sq + r->p.sq_off.array;
-	unsigned int mask = *(unsigned int *)(r->sq + r->p.sq_off.ring_mask);
-	unsigned int t = *tail, i = t & mask;
-	struct io_uring_sqe *sqe = &r->sqes[i];
-
-	memset(sqe, 0, sizeof(*sqe));
-	sqe->opcode = op;
-	sqe->fd = fd;
-	sqe->addr = (uintptr_t)buf;
-	sqe->len = len;
-	sqe->off = off;
-	sqe->user_data = data;
-	sqe->buf_index = buf_index;
-	array[i] = i;
-	__atomic_store_n(tail, t + 1, __ATOMIC_RELEASE);
-	return syscall(__NR_io_uring_enter, r->fd, 1, 0, 0, NULL, 0);
-}
-
-/* queue one read or write; returns io_uring_enter's result */
-static int ring_rw(struct ring *r, int op, int fd, void *buf, unsigned int len,
-		   uint64_t off, uint64_t data)
-{
-	return ring_rw_fixed(r, op, fd, buf, len, off, data, 0);
-}
-
-/* register @n memory ranges as the ring's fixed buffers 0..@n-1 */
-static int ring_register_buffers(struct ring *r, const struct iovec *iov,
-				 unsigned int n)
-{
-	return syscall(__NR_io_uring_register, r->fd, IORING_REGISTER_BUFFERS,
-		       iov, n);
-}
-
-/* has a completion arrived? (runs pending task work first) */
-static int ring_has_completion(struct ring *r)
-{
-	unsigned int *head = r->cq + r->p.cq_off.head;
-	unsigned int *tail = r->cq + r->p.cq_off.tail;
-
-	syscall(__NR_io_uring_enter, r->fd, 0, 0, IORING_ENTER_GETEVENTS,
-		NULL, 0);
-	return __atomic_load_n(tail, __ATOMIC_ACQUIRE) != *head;
-}
-
-/* wait for one completion */
-static int ring_wait(struct ring *r, struct io_uring_cqe *out)
-{
-	unsigned int *head = r->cq + r->p.cq_off.head;
-	unsigned int *tail = r->cq + r->p.cq_off.tail;
-	unsigned int mask = *(unsigned int *)(r->cq + r->p.cq_off.ring_mask);
-	struct io_uring_cqe *cqes = r->cq + r->p.cq_off.cqes;
-
-	for (int tries = 0; __atomic_load_n(tail, __ATOMIC_ACQUIRE) == *head; tries++) {
-		/* GETEVENTS with min_complete 0 runs pending task work */
-		if (syscall(__NR_io_uring_enter, r->fd, 0, 0,
-			    IORING_ENTER_GETEVENTS, NULL, 0) < 0 && errno != EINTR)
-			return -1;
-		if (tries > 500) {
-			printf("# no completion after 5 s: cq head %u tail %u, sq head %u tail %u, sq flags %#x, cq overflow %u\n",
-			       *head, *tail, *(unsigned int *)(r->sq + r->p.sq_off.head),
-			       *(unsigned int *)(r->sq + r->p.sq_off.tail),
-			       *(unsigned int *)(r->sq + r->p.sq_off.flags),
-			       *(unsigned int *)(r->cq + r->p.cq_off.overflow));
-			return -1;
-		}
-		usleep(10000);
-	}
-	*out = cqes[*head & mask];
-	__atomic_store_n(head, *head + 1, __ATOMIC_RELEASE);
-	return 0;
 }
 
 /* io_uring reads and writes complete through the kiocb, several in flight */
