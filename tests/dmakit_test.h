@@ -325,7 +325,12 @@ static inline const char *kernel_line(void)
 	return line;
 }
 
-/* the errno GUP gives this variant's mapping on this kernel; 0: it pins */
+/*
+ * The errno GUP gives this variant's mapping on this kernel; 0: it pins.
+ * A coherent buffer's mapping is dma_mmap_coherent()'s: a remap_pfn_range()
+ * (VM_PFNMAP: EFAULT) on direct DMA, vm_map_pages() of the pages dma-iommu
+ * allocated (refcounted: they pin) behind an IOMMU (the lane says which).
+ */
 static inline int gup_errno(uint32_t kind, uint32_t flags)
 {
 	const int n = sizeof(premap_gup_errno) / sizeof(premap_gup_errno[0]);
@@ -333,6 +338,8 @@ static inline int gup_errno(uint32_t kind, uint32_t flags)
 
 	if (kind == DMAKIT_KIND_CONTIG)
 		return EFAULT;
+	if (kind == DMAKIT_KIND_COHERENT)
+		return env_long("DMAKIT_EXPECT_IOMMU", 0) ? 0 : EFAULT;
 	if (!(flags & DMAKIT_ALLOC_PREMAP))
 		return 0;
 	for (int i = 0; i < n; i++)
