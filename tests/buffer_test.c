@@ -1448,6 +1448,253 @@ TEST_F(huge, the_thp_policy_never_holds_on_6_12_not_on_7_3)
 	}
 }
 
+/* ---- O_DIRECT and io_uring on a block device, every kind's mapping -------- */
+
+#define PFNMAP DMAKIT_ALLOC_PFNMAP
+
+/*
+ * Each kind and mapping flag, mapped by the buffer's fd (or, dmabuf, by
+ * the fd of its dma-buf export), moves data to and from a block device
+ * with O_DIRECT, io_uring READ/WRITE on an O_DIRECT fd, and io_uring
+ * fixed buffers registered from the mapping: all the block layer or
+ * io_uring pin (GUP). direct_errno() says per kind and kernel what must
+ * happen: the bytes arrive, or this errno and not a byte moves.
+ */
+FIXTURE(direct) {
+	int fd;		/* the buffer */
+	int map_fd;	/* what is mapped: the buffer or its dma-buf */
+	int node;	/* coherent: the edu node it belongs to */
+	int disk;	/* the block device, O_DIRECT */
+	const char *dev;
+	unsigned char *map;
+	unsigned char *bounce;	/* page-aligned, for O_DIRECT of our own */
+};
+
+FIXTURE_VARIANT(direct) {
+	uint32_t kind;
+	uint32_t flags;
+	uint64_t size;
+	bool cma;	/* contig above 4 MiB: CMA's pages */
+	bool dmabuf;	/* map the dma-buf export instead */
+};
+
+FIXTURE_VARIANT_ADD(direct, contig) { .kind = DMAKIT_KIND_CONTIG, .size = 4 * PAGE };
+FIXTURE_VARIANT_ADD(direct, contig_pfnmap) {
+	.kind = DMAKIT_KIND_CONTIG, .flags = PFNMAP, .size = 4 * PAGE };
+FIXTURE_VARIANT_ADD(direct, contig_cma) {
+	.kind = DMAKIT_KIND_CONTIG, .size = 8 * MiB, .cma = true };
+FIXTURE_VARIANT_ADD(direct, pages) { .kind = DMAKIT_KIND_PAGES, .size = 4 * PAGE };
+FIXTURE_VARIANT_ADD(direct, pages_premap) {
+	.kind = DMAKIT_KIND_PAGES, .flags = PREMAP, .size = 4 * PAGE };
+FIXTURE_VARIANT_ADD(direct, vmalloc) { .kind = DMAKIT_KIND_VMALLOC, .size = 4 * PAGE };
+FIXTURE_VARIANT_ADD(direct, vmalloc_premap) {
+	.kind = DMAKIT_KIND_VMALLOC, .flags = PREMAP, .size = 4 * PAGE };
+FIXTURE_VARIANT_ADD(direct, coherent) { .kind = DMAKIT_KIND_COHERENT, .size = 4 * PAGE };
+FIXTURE_VARIANT_ADD(direct, dmabuf_contig) {
+	.kind = DMAKIT_KIND_CONTIG, .size = 4 * PAGE, .dmabuf = true };
+FIXTURE_VARIANT_ADD(direct, dmabuf_contig_pfnmap) {
+	.kind = DMAKIT_KIND_CONTIG, .flags = PFNMAP, .size = 4 * PAGE, .dmabuf = true };
+
+enum direct_path { DIRECT_SYSCALL, DIRECT_URING, DIRECT_URING_FIXED };
+
+/*
+ * What this variant's mapping gives on this kernel, per path; 0: the data
+ * moves. The syscalls and io_uring's READ/WRITE pin with GUP (FOLL_PIN):
+ * gup_errno(). Fixed buffers pin for the long term (FOLL_LONGTERM), and
+ * 6.1's io_uring refuses every file-backed mapping but shmem and hugetlbfs
+ * after pinning it (io_pin_pages(): EOPNOTSUPP); 6.5 dropped that check.
+ * docs/buffers.md has the table.
+ */
+static int direct_errno(const FIXTURE_VARIANT(direct) *v, enum direct_path path)
+{
+	int err = v->cma ? EFAULT : gup_errno(v->kind, v->flags);
+
+	if (path == DIRECT_URING_FIXED && !err && !strcmp(kernel_line(), "6.1"))
+		return EOPNOTSUPP;
+	return err;
+}
+
+static const char *direct_path_name(enum direct_path path)
+{
+	return path == DIRECT_SYSCALL ? "O_DIRECT pread/pwrite" :
+	       path == DIRECT_URING ? "io_uring READ/WRITE" :
+	       "io_uring READ_FIXED/WRITE_FIXED";
+}
+
+FIXTURE_SETUP(direct)
+{
+	self->fd = self->map_fd = self->node = self->disk = -1;
+	self->map = MAP_FAILED;
+	self->bounce = NULL;
+	self->dev = dio_block_device();
+	if (!self->dev)
+		SKIP(return, "no block device (%s: DMAKIT_DISK unset and no brd)", kernel_line());
+	if (variant->cma && !env_long("DMAKIT_HAS_CMA", 0))
+		SKIP(return, "contig above 4 MiB needs CMA: this kernel has none");
+	if (variant->kind == DMAKIT_KIND_COHERENT) {
+		struct dmakit_alloc a = { .size = variant->size, .kind = variant->kind };
+
+		self->node = edu_open(0, 0);
+		ASSERT_LE(0, self->node);
+		ASSERT_EQ(0, ioctl(self->node, DMAKIT_IOC_ALLOC, &a));
+		self->fd = a.fd;
+	} else {
+		self->fd = buf_alloc(variant->size, variant->kind, variant->flags, NULL);
+	}
+	ASSERT_LE(0, self->fd) TH_LOG("alloc: %s", strerror(-self->fd));
+	self->map_fd = self->fd;
+	if (variant->dmabuf) {
+		self->map_fd = dmabuf_export(self->fd, 0);
+		ASSERT_LE(0, self->map_fd) TH_LOG("export: %s", strerror(-self->map_fd));
+	}
+	self->map = mmap(NULL, 4 * PAGE, PROT_READ | PROT_WRITE, MAP_SHARED,
+			 self->map_fd, 0);
+	ASSERT_NE(MAP_FAILED, self->map) TH_LOG("mmap: %s", strerror(errno));
+	self->disk = open(self->dev, O_RDWR | O_DIRECT);
+	ASSERT_LE(0, self->disk) TH_LOG("open %s O_DIRECT: %s", self->dev, strerror(errno));
+	ASSERT_EQ(0, posix_memalign((void **)&self->bounce, PAGE, 2 * PAGE));
+}
+
+FIXTURE_TEARDOWN(direct)
+{
+	free(self->bounce);
+	if (self->disk >= 0)
+		close(self->disk);
+	if (self->map != MAP_FAILED)
+		munmap(self->map, 4 * PAGE);
+	if (self->map_fd >= 0 && self->map_fd != self->fd)
+		close(self->map_fd);
+	if (self->fd >= 0)
+		close(self->fd);
+	if (self->node >= 0)
+		close(self->node);
+}
+
+/*
+ * One read or write of @len bytes at @buf, disk offset @off, by @path
+ * (fixed: buffer 0 of @r); the bytes moved or -errno
+ */
+static long direct_rw(struct ring *r, enum direct_path path, int disk, bool write,
+		      void *buf, size_t len, off_t off)
+{
+	struct io_uring_cqe cqe;
+	int op;
+
+	if (path == DIRECT_SYSCALL) {
+		ssize_t n = write ? pwrite(disk, buf, len, off) : pread(disk, buf, len, off);
+
+		return n < 0 ? -errno : n;
+	}
+	if (path == DIRECT_URING)
+		op = write ? IORING_OP_WRITE : IORING_OP_READ;
+	else
+		op = write ? IORING_OP_WRITE_FIXED : IORING_OP_READ_FIXED;
+	if (ring_rw_fixed(r, op, disk, buf, len, off, 1, 0) != 1)
+		return -1000 - errno;
+	if (ring_wait(r, &cqe))
+		return -2000;
+	return cqe.res;
+}
+
+/*
+ * Write two pages from the mapping to the disk and read two other pages of
+ * the disk into the mapping, by @path; byte for byte, or the documented
+ * errno with the disk and the mapping untouched.
+ */
+static void direct_round_trip(struct __test_metadata *_metadata,
+			      FIXTURE_DATA(direct) *self,
+			      const FIXTURE_VARIANT(direct) *variant,
+			      enum direct_path path)
+{
+	const off_t at = 256 * 1024 + path * 64 * 1024;	/* inside brd's 1 MiB */
+	int err = direct_errno(variant, path);
+	unsigned char *map = self->map;
+	struct ring r = { .fd = -1 };
+	long n;
+
+	/* the disk: pattern 70 at @at, pattern 71 at @at + 2 pages */
+	fill(self->bounce, 2 * PAGE, 70);
+	ASSERT_EQ((ssize_t)(2 * PAGE), pwrite(self->disk, self->bounce, 2 * PAGE, at));
+	fill(self->bounce, 2 * PAGE, 71);
+	ASSERT_EQ((ssize_t)(2 * PAGE), pwrite(self->disk, self->bounce, 2 * PAGE,
+					     at + 2 * PAGE));
+	/* the mapping: pattern 72 */
+	fill(map, 4 * PAGE, 72);
+
+	if (path != DIRECT_SYSCALL) {
+		struct iovec iov = { map, 4 * PAGE };
+		int reg;
+
+		if (ring_init(&r, 4))
+			SKIP(return, "no io_uring: %s", strerror(errno));
+		if (path == DIRECT_URING_FIXED) {
+			errno = 0;
+			reg = ring_register_buffers(&r, &iov, 1);
+			if (err) {
+				EXPECT_EQ(-1, reg);
+				EXPECT_EQ(err, errno) TH_LOG("%s: registering the mapping: %s, documented %s",
+							    kernel_line(), strerror(errno), strerror(err));
+				EXPECT_EQ(-1, check(map, 4 * PAGE, 72));
+				close(r.fd);
+				return;
+			}
+			ASSERT_EQ(0, reg) TH_LOG("%s: registering the mapping: %s",
+						 kernel_line(), strerror(errno));
+		}
+	}
+
+	/* write from the mapping: the device reads it */
+	n = direct_rw(&r, path, self->disk, true, map + PAGE, 2 * PAGE, at);
+	ASSERT_EQ((ssize_t)(2 * PAGE), pread(self->disk, self->bounce, 2 * PAGE, at));
+	if (err) {
+		EXPECT_EQ(-err, n) TH_LOG("%s: %s from the mapping: %s, documented %s", kernel_line(),
+					  direct_path_name(path), n < 0 ? strerror(-n) : "moved",
+					  strerror(err));
+		EXPECT_EQ(-1, check(self->bounce, 2 * PAGE, 70)) TH_LOG("the disk changed");
+	} else {
+		EXPECT_EQ((long)(2 * PAGE), n) TH_LOG("%s: %s from the mapping: %s", kernel_line(),
+						      direct_path_name(path),
+						      n < 0 ? strerror(-n) : "short");
+		EXPECT_EQ(-1, check_at(self->bounce, PAGE, 2 * PAGE, 72));
+	}
+
+	/* read into the mapping: the device writes it */
+	n = direct_rw(&r, path, self->disk, false, map + PAGE, 2 * PAGE, at + 2 * PAGE);
+	if (err) {
+		EXPECT_EQ(-err, n) TH_LOG("%s: %s into the mapping: %s, documented %s", kernel_line(),
+					  direct_path_name(path), n < 0 ? strerror(-n) : "moved",
+					  strerror(err));
+		EXPECT_EQ(-1, check(map, 4 * PAGE, 72)) TH_LOG("the mapping changed");
+	} else {
+		EXPECT_EQ((long)(2 * PAGE), n) TH_LOG("%s: %s into the mapping: %s", kernel_line(),
+						      direct_path_name(path),
+						      n < 0 ? strerror(-n) : "short");
+		EXPECT_EQ(-1, check(map + PAGE, 2 * PAGE, 71));
+		/* the pages around it, and the buffer's own view through read() */
+		EXPECT_EQ(-1, check(map, PAGE, 72));
+		EXPECT_EQ(-1, check_at(map + 3 * PAGE, 3 * PAGE, PAGE, 72));
+		ASSERT_EQ((ssize_t)(2 * PAGE), pread(self->fd, self->bounce, 2 * PAGE, PAGE));
+		EXPECT_EQ(-1, check(self->bounce, 2 * PAGE, 71));
+	}
+	if (r.fd >= 0)
+		close(r.fd);
+}
+
+TEST_F_TIMEOUT(direct, o_direct_write_from_and_read_into_the_mapping, 120)
+{
+	direct_round_trip(_metadata, self, variant, DIRECT_SYSCALL);
+}
+
+TEST_F_TIMEOUT(direct, io_uring_write_from_and_read_into_the_mapping, 120)
+{
+	direct_round_trip(_metadata, self, variant, DIRECT_URING);
+}
+
+TEST_F_TIMEOUT(direct, io_uring_fixed_buffers_registered_from_the_mapping, 120)
+{
+	direct_round_trip(_metadata, self, variant, DIRECT_URING_FIXED);
+}
+
 TEST(unload_is_refused_while_a_mapping_exists)
 {
 	unsigned char *map;

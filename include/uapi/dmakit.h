@@ -57,6 +57,11 @@ struct dmakit_info {
 #define DMAKIT_ALLOC_CLOEXEC	0x2	/* the fd is close-on-exec */
 /* pages/vmalloc: mmap installs every page (PFN mappings: no faults, not pinnable) */
 #define DMAKIT_ALLOC_PREMAP	0x4
+/*
+ * contig: map it as PFNs (remap_pfn_range, 2 MiB entries where the kernel has
+ * huge PFN maps), not page by page: not pinnable (no O_DIRECT, io_uring, ...)
+ */
+#define DMAKIT_ALLOC_PFNMAP	0x8
 
 /**
  * struct dmakit_alloc - DMAKIT_IOC_ALLOC: create a buffer, get an fd for it.
