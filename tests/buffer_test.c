@@ -95,6 +95,7 @@ static const char *kind_name(uint32_t kind)
 }
 
 #define PREMAP DMAKIT_ALLOC_PREMAP
+#define PFNMAP DMAKIT_ALLOC_PFNMAP
 
 /* ---- every kind x every size -------------------------------------------- */
 
@@ -120,11 +121,13 @@ FIXTURE_VARIANT(buf) {
 	BUF_VARIANT(k, f, 64MiB, 64 * MiB)
 
 #define DMAKIT_KIND_contig DMAKIT_KIND_CONTIG
+#define DMAKIT_KIND_contig_pfnmap DMAKIT_KIND_CONTIG
 #define DMAKIT_KIND_pages DMAKIT_KIND_PAGES
 #define DMAKIT_KIND_vmalloc DMAKIT_KIND_VMALLOC
 #define DMAKIT_KIND_pages_premap DMAKIT_KIND_PAGES
 #define DMAKIT_KIND_vmalloc_premap DMAKIT_KIND_VMALLOC
 BUF_SIZES(contig, 0);
+BUF_SIZES(contig_pfnmap, PFNMAP);
 BUF_SIZES(pages, 0);
 BUF_SIZES(vmalloc, 0);
 BUF_SIZES(pages_premap, PREMAP);
@@ -252,9 +255,12 @@ TEST(alloc_rejects_bad_arguments)
 	EXPECT_EQ(-EINVAL, buf_alloc(0, DMAKIT_KIND_PAGES, 0, NULL));
 	EXPECT_EQ(-EINVAL, buf_alloc(PAGE, 0, 0, NULL));
 	EXPECT_EQ(-EINVAL, buf_alloc(PAGE, 4, 0, NULL));
-	EXPECT_EQ(-EINVAL, buf_alloc(PAGE, DMAKIT_KIND_PAGES, 0x8, NULL));
-	/* contig (and coherent) are mapped whole at mmap time anyway */
+	EXPECT_EQ(-EINVAL, buf_alloc(PAGE, DMAKIT_KIND_PAGES, 0x10, NULL));
+	/* PREMAP is for pages and vmalloc, PFNMAP for contig, never both */
 	EXPECT_EQ(-EINVAL, buf_alloc(PAGE, DMAKIT_KIND_CONTIG, PREMAP, NULL));
+	EXPECT_EQ(-EINVAL, buf_alloc(PAGE, DMAKIT_KIND_CONTIG, PREMAP | PFNMAP, NULL));
+	EXPECT_EQ(-EINVAL, buf_alloc(PAGE, DMAKIT_KIND_PAGES, PFNMAP, NULL));
+	EXPECT_EQ(-EINVAL, buf_alloc(PAGE, DMAKIT_KIND_VMALLOC, PFNMAP, NULL));
 	EXPECT_EQ(-EINVAL, buf_alloc(PAGE, DMAKIT_KIND_PAGES, 0x80000000, NULL));
 	EXPECT_EQ(-E2BIG, buf_alloc(1ull << 40, DMAKIT_KIND_PAGES, 0, NULL));
 	EXPECT_EQ(-E2BIG, buf_alloc(~0ull, DMAKIT_KIND_VMALLOC, 0, NULL));
@@ -384,6 +390,7 @@ FIXTURE_VARIANT(rules) {
 };
 
 FIXTURE_VARIANT_ADD(rules, contig) { .kind = DMAKIT_KIND_CONTIG };
+FIXTURE_VARIANT_ADD(rules, contig_pfnmap) { .kind = DMAKIT_KIND_CONTIG, .flags = PFNMAP };
 FIXTURE_VARIANT_ADD(rules, pages) { .kind = DMAKIT_KIND_PAGES };
 FIXTURE_VARIANT_ADD(rules, vmalloc) { .kind = DMAKIT_KIND_VMALLOC };
 FIXTURE_VARIANT_ADD(rules, pages_premap) { .kind = DMAKIT_KIND_PAGES, .flags = PREMAP };
@@ -463,7 +470,7 @@ TEST_F(rules, growing_with_mremap_then_touching_beyond_is_sigbus)
 	map = mmap(NULL, 4 * PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, self->fd, 0);
 	ASSERT_NE(MAP_FAILED, map);
 	grown = mremap(map, 4 * PAGE, 8 * PAGE, MREMAP_MAYMOVE);
-	if (variant->kind == DMAKIT_KIND_CONTIG) {
+	if (variant->flags & PFNMAP) {
 		/* a pfnmap of the whole buffer cannot grow (VM_DONTEXPAND) */
 		EXPECT_EQ(MAP_FAILED, grown);
 		EXPECT_EQ(EFAULT, errno);
@@ -513,8 +520,8 @@ TEST_F(rules, faults_install_pages_in_batches)
 	unsigned char *map;
 	int fd;
 
-	if (variant->kind == DMAKIT_KIND_CONTIG)
-		SKIP(return, "contig is mapped whole at mmap time: no faults");
+	if (variant->flags & PFNMAP)
+		SKIP(return, "PFN-mapped contig is mapped whole at mmap time: no faults");
 	for (int batch = 1; batch <= 32; batch *= 4) {
 		ASSERT_LE(1, set_param("fault_batch", batch));
 		fd = buf_alloc(npages * PAGE, variant->kind, variant->flags, NULL);
@@ -537,7 +544,7 @@ TEST_F(rules, a_batch_meets_pages_mapped_before)
 	volatile unsigned char *map;	/* the touches must happen in order */
 	int fd;
 
-	if (variant->kind == DMAKIT_KIND_CONTIG || variant->flags & PREMAP)
+	if (variant->flags & (PFNMAP | PREMAP))
 		SKIP(return, "mapped whole at mmap time: no faults (faults_install_pages_in_batches checks 0)");
 	/* the fixture set fault_batch to 16 */
 	fd = buf_alloc(npages * PAGE, variant->kind, 0, NULL);
@@ -560,7 +567,7 @@ TEST_F(rules, a_batch_meets_pages_mapped_before)
 
 /*
  * get_user_pages() takes refcounted pages, the fault-mapped ones; PFN
- * mappings (contig's remap_pfn_range, DMAKIT_ALLOC_PREMAP) are EFAULT:
+ * mappings (DMAKIT_ALLOC_PFNMAP, DMAKIT_ALLOC_PREMAP) are EFAULT:
  * here through process_vm_readv() on ourselves, which moves no byte then.
  * Not every kernel has it (CONFIG_CROSS_MEMORY_ATTACH: Debian's does, our
  * debug kernel not); dio.premapped_buffers_are_copied_never_pinned asks
@@ -568,8 +575,7 @@ TEST_F(rules, a_batch_meets_pages_mapped_before)
  */
 TEST_F(rules, only_fault_mapped_pages_can_be_pinned)
 {
-	bool pfn_mapped = variant->kind == DMAKIT_KIND_CONTIG ||
-			  variant->flags & PREMAP;
+	bool pfn_mapped = variant->flags & (PFNMAP | PREMAP);
 	unsigned char *map, got[2 * PAGE];
 	struct iovec local = { got, sizeof(got) }, remote;
 	ssize_t n;
@@ -772,7 +778,7 @@ TEST_F(rules, vmsplice_takes_the_mapping_or_fails_with_gups_errno)
 /*
  * MADV_DONTNEED drops PTEs, never data: the next touch faults the page
  * back (refcounted, even where mmap premapped it). A VM_PFNMAP mapping
- * (contig) refuses it.
+ * (contig with DMAKIT_ALLOC_PFNMAP) refuses it.
  */
 TEST_F(rules, madvise_dontneed_drops_mappings_not_data)
 {
@@ -782,7 +788,7 @@ TEST_F(rules, madvise_dontneed_drops_mappings_not_data)
 	map = mmap(NULL, 4 * PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, self->fd, 0);
 	ASSERT_NE(MAP_FAILED, map);
 	fill(map, 4 * PAGE, 16);
-	if (variant->kind == DMAKIT_KIND_CONTIG) {
+	if (variant->flags & PFNMAP) {
 		EXPECT_EQ(-1, madvise(map + PAGE, PAGE, MADV_DONTNEED));
 		EXPECT_EQ(EINVAL, errno);
 		EXPECT_EQ(-1, check(map, 4 * PAGE, 16));
@@ -937,7 +943,7 @@ TEST_F(rules, zero_length_read_and_write_return_zero)
 	EXPECT_EQ(1, c);
 }
 
-/* ---- 2 MiB mappings (contig on kernels with huge PFN maps) --------------- */
+/* ---- 2 MiB mappings (PFN-mapped contig, kernels with huge PFN maps) ------ */
 
 #define TWO_MiB		(2 * MiB)
 #define THP_ENABLED	"/sys/kernel/mm/transparent_hugepage/enabled"
@@ -1122,7 +1128,7 @@ FIXTURE_SETUP(huge)
 	}
 	if (geteuid())
 		SKIP(return, "the page table is shown to root only");
-	self->fd = buf_alloc(4 * MiB, DMAKIT_KIND_CONTIG, 0, NULL);
+	self->fd = buf_alloc(4 * MiB, DMAKIT_KIND_CONTIG, PFNMAP, NULL);
 	ASSERT_LE(0, self->fd) TH_LOG("alloc: %s", strerror(-self->fd));
 	/* the buddy allocator aligns an order-10 block to its size */
 	ASSERT_EQ(0, buffer_phys(self->fd) % (4 * MiB));
@@ -1266,7 +1272,7 @@ TEST_F(huge, two_MiB_at_a_1MiB_offset_fall_back_to_ptes)
 TEST_F(huge, a_1MiB_buffer_falls_back_to_ptes)
 {
 	unsigned char *map;
-	int fd = buf_alloc(MiB, DMAKIT_KIND_CONTIG, 0, NULL);
+	int fd = buf_alloc(MiB, DMAKIT_KIND_CONTIG, PFNMAP, NULL);
 
 	ASSERT_LE(0, fd);
 	map = mmap(NULL, MiB, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
@@ -1449,8 +1455,6 @@ TEST_F(huge, the_thp_policy_never_holds_on_6_12_not_on_7_3)
 }
 
 /* ---- O_DIRECT and io_uring on a block device, every kind's mapping -------- */
-
-#define PFNMAP DMAKIT_ALLOC_PFNMAP
 
 /*
  * Each kind and mapping flag, mapped by the buffer's fd (or, dmabuf, by

@@ -47,7 +47,7 @@ struct dmakit_info {
 /* ---- buffers ------------------------------------------------------------ */
 
 /* enum dmakit_kind: backing store of a buffer, and how it is mapped */
-#define DMAKIT_KIND_CONTIG	1	/* physically contiguous; remap_pfn_range at mmap */
+#define DMAKIT_KIND_CONTIG	1	/* physically contiguous; its pages by a fault handler */
 #define DMAKIT_KIND_PAGES	2	/* separate pages; installed by a fault handler */
 #define DMAKIT_KIND_VMALLOC	3	/* vmalloc memory; fault handler via vmalloc_to_page */
 #define DMAKIT_KIND_COHERENT	4	/* dma_alloc_coherent() for a device; dma_mmap_coherent() */
