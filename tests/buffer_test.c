@@ -606,10 +606,10 @@ TEST_F(rules, only_fault_mapped_pages_can_be_pinned)
 }
 
 /*
- * A block device for O_DIRECT: the lane's disk (DMAKIT_DISK, the bench
- * lanes' virtio disk), else brd's /dev/ram0, loaded from the kernel's own
- * modules where the lane shipped them (Debian's kernels: vm/mkinitramfs).
- * Our debug kernel has no block layer: NULL.
+ * A block device for O_DIRECT: the lane's disk (DMAKIT_DISK: the virtio
+ * disk of the functional and bench lanes, vm/lanes.sh), else brd's
+ * /dev/ram0, loaded from the kernel's own modules where the lane shipped
+ * them (Debian's kernels: vm/mkinitramfs); else NULL.
  */
 static const char *dio_block_device(void)
 {
@@ -639,8 +639,7 @@ TEST_F(rules, o_direct_on_a_block_device_pins_the_mapping_or_fails_with_gups_err
 	int fd;
 
 	if (!dev)
-		SKIP(return, "no block device (%s: our debug kernel has no block layer; the bench lanes and Debian's kernels have one)",
-		     kernel_line());
+		SKIP(return, "no block device (%s: DMAKIT_DISK unset and no brd)", kernel_line());
 	fd = open(dev, O_RDWR | O_DIRECT);
 	ASSERT_LE(0, fd) TH_LOG("open %s O_DIRECT: %s", dev, strerror(errno));
 	ASSERT_EQ(0, posix_memalign((void **)&disk, PAGE, 4 * PAGE));
