@@ -94,8 +94,9 @@ struct dmakit_alloc {
  * @flags:    DMAKIT_ALLOC_* it was created with.
  * @mappings: VMAs that map the buffer now (fork and split VMAs count).
  * @pad:      0.
- * @faults:   times a fault handler ran (fault-mapped kinds; contig mapped
- *            2 MiB at a time on 6.12+: one per PMD or 4 KiB batch).
+ * @faults:   times a fault handler ran (fault-mapped kinds; contig with
+ *            DMAKIT_ALLOC_PFNMAP mapped 2 MiB at a time on 6.12+: one per
+ *            PMD or 4 KiB batch).
  * @reserved: 0.
  */
 struct dmakit_buf_info {

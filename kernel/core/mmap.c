@@ -21,7 +21,7 @@
  *            dmakit_buffer_get_unmapped_area() arranges) is filled by
  *            faults instead: .huge_fault maps 2 MiB at once, .fault 4 KiB
  *            pages where no PMD fits or the kernel refuses one.
- *   coherent dma_mmap_coherent(): a remap_pfn_range() like contig's
+ *   coherent dma_mmap_coherent(): a remap_pfn_range() like PFNMAP contig's
  *            without an IOMMU, vm_map_pages() of the pages behind one;
  *            either way all at mmap time, and it cannot grow. When its
  *            device goes, revocation zaps it (revoke.c): then SIGBUS.
@@ -33,9 +33,10 @@
  *            VMA may grow with mremap, and a touch beyond the buffer is
  *            SIGBUS, never foreign memory. (remap_vmalloc_range() would map
  *            vmalloc memory at once but forbids growth; one fault path
- *            serves both kinds.) With DMAKIT_ALLOC_PREMAP, mmap installs
- *            every page at once as PFN mappings, like contig: no faults,
- *            but get_user_pages() cannot take them (buffer_premap()).
+ *            serves these kinds and contig.) With DMAKIT_ALLOC_PREMAP, mmap
+ *            installs every page at once as PFN mappings, like PFNMAP
+ *            contig: no faults, but get_user_pages() cannot take them
+ *            (buffer_premap()).
  *
  * Every kind: MAP_SHARED only (a private copy of device memory makes no
  * sense), offset and length inside the buffer, and the core's rule for a
