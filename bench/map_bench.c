@@ -46,7 +46,7 @@ struct subject {
 	int kind;		/* DMAKIT_KIND_*, 0 = anonymous, -1 = udmabuf */
 	int advice;		/* anonymous: MADV_NOHUGEPAGE or MADV_HUGEPAGE */
 	int defaults;		/* a kind at its defaults: held to the targets */
-	int fault_batch;	/* for pages/vmalloc; 0 = leave as is */
+	int fault_batch;	/* for fault-mapped kinds; 0 = leave as is */
 	uint32_t flags;		/* DMAKIT_ALLOC_* */
 	double touch[MAX_ROUNDS], map[MAX_ROUNDS], read[MAX_ROUNDS];
 	const char *unavailable;
@@ -285,7 +285,8 @@ int main(int argc, char **argv)
 	struct subject subjects[] = {
 		{ .name = "anonymous memory, 4 KiB pages (MADV_NOHUGEPAGE): reference", .advice = MADV_NOHUGEPAGE },
 		{ .name = "anonymous memory, THP (MADV_HUGEPAGE, 2 MiB aligned): reference", .advice = MADV_HUGEPAGE },
-		{ .name = "dmakit contig (2 MiB entries where the kernel has huge PFN maps, else remap_pfn_range)", .kind = DMAKIT_KIND_CONTIG, .defaults = 1 },
+		{ .name = "dmakit contig, fault_batch 16 (default: its pages, pinnable)", .kind = DMAKIT_KIND_CONTIG, .fault_batch = 16, .defaults = 1 },
+		{ .name = "dmakit contig, DMAKIT_ALLOC_PFNMAP (2 MiB entries where the kernel has huge PFN maps, else remap_pfn_range)", .kind = DMAKIT_KIND_CONTIG, .flags = DMAKIT_ALLOC_PFNMAP },
 		{ .name = "dmakit pages, fault_batch 1", .kind = DMAKIT_KIND_PAGES, .fault_batch = 1 },
 		{ .name = "dmakit pages, fault_batch 16 (default)", .kind = DMAKIT_KIND_PAGES, .fault_batch = 16, .defaults = 1 },
 		{ .name = "dmakit pages, fault_batch 512", .kind = DMAKIT_KIND_PAGES, .fault_batch = 512 },

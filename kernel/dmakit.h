@@ -51,7 +51,9 @@ struct vm_area_struct;
  * @vaddr:    kernel address of the memory (contig: linear map; vmalloc).
  * @from_cma: contig memory came from CMA through dma_alloc_pages().
  * @cma_dma:  then, the handle dma_alloc_pages() gave with it.
- * @pages:    the pages (pages kind; vmalloc kind: a list, vfree frees them).
+ * @pages:    the pages (pages kind; vmalloc kind, and contig without
+ *            DMAKIT_ALLOC_PFNMAP and not from CMA: a list for the fault
+ *            path, the memory is freed as a whole).
  * @dma_dev:  coherent kind: the device the memory belongs to (held).
  * @dma_handle: coherent kind: its bus address for @dma_dev.
  * @locked_user: CMA and coherent memory: the user whose RLIMIT_MEMLOCK

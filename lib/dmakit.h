@@ -150,11 +150,14 @@ struct dmakit_buf {
  * @size:  bytes, 1..max_buffer_mb MiB (rounded up to pages).
  * @flags: DMAKIT_ALLOC_* (DMAKIT_ALLOC_CLOEXEC is always added):
  *         DMAKIT_ALLOC_RDONLY, DMAKIT_ALLOC_PREMAP (pages/vmalloc: mapped
- *         whole at mmap time, not pinnable; see docs/abi.md).
+ *         whole at mmap time, not pinnable), DMAKIT_ALLOC_PFNMAP (contig:
+ *         PFN mappings, 2 MiB where the kernel can, not pinnable; see
+ *         docs/abi.md).
  * @buf:   filled; not mapped yet.
  *
  * Return: 0, or -EINVAL (size 0, unknown kind or flags, coherent on the
- * control node, DMAKIT_ALLOC_PREMAP on contig/coherent), -E2BIG (above max_buffer_mb; contig above 4 MiB without CMA),
+ * control node, DMAKIT_ALLOC_PREMAP on contig/coherent,
+ * DMAKIT_ALLOC_PFNMAP on any kind but contig), -E2BIG (above max_buffer_mb; contig above 4 MiB without CMA),
  * -ENOMEM, -EMFILE.
  */
 DMAKIT_API int dmakit_buf_alloc(int fd, uint32_t kind, size_t size, uint32_t flags,

@@ -183,8 +183,11 @@ same "alloc coherent --dev: kind and verified" "coherent true" \
 expect "map fills the buffer through the mapping" "through the mapping, read back through read(): identical" \
 	dmakit map pages 16K
 json "map --json is valid JSON" $T/map.json dmakit map contig 16K --json
-same "map --json: one mapping, no faults (remap_pfn_range at mmap)" "true 1 0" \
+same "map contig: one mapping, its pages by one fault (fault_batch 16)" "true 1 1" \
 	"$(jv $T/map.json mapped mappings faults)"
+json "map contig --pfnmap --json is valid JSON" $T/mappfn.json dmakit map contig 16K --pfnmap --json
+same "map contig --pfnmap: one mapping, no faults (remap_pfn_range at mmap)" "true 1 0" \
+	"$(jv $T/mappfn.json mapped mappings faults)"
 json "map pages --json is valid JSON" $T/mapp.json dmakit map pages 256K --json
 same "map pages: faults install the pages (fault_batch 16: 4 faults)" "true 4" \
 	"$(jv $T/mapp.json verified faults)"
@@ -192,6 +195,7 @@ json "map pages --premap --json is valid JSON" $T/mappre.json dmakit map pages 2
 same "map pages --premap: every page installed at mmap, no fault" "true 1 0" \
 	"$(jv $T/mappre.json verified mappings faults)"
 status "--premap on contig is EINVAL: exit status 1" 1 dmakit alloc contig 4096 --premap
+status "--pfnmap on pages is EINVAL: exit status 1" 1 dmakit alloc pages 4096 --pfnmap
 out=$(dmakit alloc pages 0 2>&1)
 has "alloc of 0 bytes explains EINVAL in dmakit terms" \
 	'Invalid argument: invalid argument: size or length 0' "$out"

@@ -465,8 +465,8 @@ TEST_F(dio, read_only_and_device_memory_are_efault)
 	munmap(ro, PAGE);
 	close(mfd);
 
-	/* a contig dmakit buffer is mapped VM_PFNMAP: no struct page to pin */
-	buf = buf_alloc(PAGE, DMAKIT_KIND_CONTIG, 0, NULL);
+	/* a contig buffer mapped as PFNs (VM_PFNMAP): no struct page to pin */
+	buf = buf_alloc(PAGE, DMAKIT_KIND_CONTIG, DMAKIT_ALLOC_PFNMAP, NULL);
 	ASSERT_LE(0, buf);
 	pfn = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, buf, 0);
 	ASSERT_NE(MAP_FAILED, pfn);

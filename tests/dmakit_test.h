@@ -10,6 +10,7 @@
 #define DMAKIT_TEST_H
 
 #include <errno.h>
+#include <linux/io_uring.h>
 #include <fcntl.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -322,8 +323,9 @@ static inline long fault_disarm(const char *point)
  * docs/abi.md documents it: follow_pfn_pte() says -EEXIST ("a page table
  * entry but no struct page") and __get_user_pages() returns it when it was
  * asked for pages. A kernel not listed is held to the newest one's answer.
- * (VM_PFNMAP, contig's remap_pfn_range, is -EFAULT everywhere:
- * check_vma_flags() refuses the VMA before any page is looked at.)
+ * (VM_PFNMAP, contig's remap_pfn_range with DMAKIT_ALLOC_PFNMAP or from
+ * CMA, is -EFAULT everywhere: check_vma_flags() refuses the VMA before any
+ * page is looked at.)
  */
 static const struct { const char *kernel; int err; } premap_gup_errno[] = {
 	{ "6.1", EEXIST },
@@ -355,8 +357,8 @@ static inline int gup_errno(uint32_t kind, uint32_t flags)
 	const int n = sizeof(premap_gup_errno) / sizeof(premap_gup_errno[0]);
 	const char *k = kernel_line();
 
-	if (kind == DMAKIT_KIND_CONTIG)
-		return EFAULT;
+	if (kind == DMAKIT_KIND_CONTIG)	/* CMA's are PFN-mapped too: EFAULT */
+		return flags & DMAKIT_ALLOC_PFNMAP ? EFAULT : 0;
 	if (kind == DMAKIT_KIND_COHERENT)
 		return env_long("DMAKIT_EXPECT_IOMMU", 0) ? 0 : EFAULT;
 	if (!(flags & DMAKIT_ALLOC_PREMAP))

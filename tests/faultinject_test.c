@@ -135,13 +135,15 @@ static bool clean_errno(struct ctx *c, int also)
 
 /* ---- helpers ---------------------------------------------------------------- */
 
-/* a kind for ctl_alloc(): a pages buffer with DMAKIT_ALLOC_PREMAP */
+/* kinds for ctl_alloc(): pages with DMAKIT_ALLOC_PREMAP, contig with _PFNMAP */
 #define KIND_PAGES_PREMAP	(DMAKIT_KIND_PAGES | 0x100)
+#define KIND_CONTIG_PFNMAP	(DMAKIT_KIND_CONTIG | 0x200)
 
 static int ctl_alloc(int node, uint64_t size, uint32_t kind)
 {
 	struct dmakit_alloc a = { .size = size, .kind = kind & 0xff,
-		.flags = kind & 0x100 ? DMAKIT_ALLOC_PREMAP : 0 };
+		.flags = (kind & 0x100 ? DMAKIT_ALLOC_PREMAP : 0) |
+			 (kind & 0x200 ? DMAKIT_ALLOC_PFNMAP : 0) };
 	int ctl = node >= 0 ? node : open("/dev/dmakit", O_RDWR);
 	int ret;
 
@@ -455,6 +457,8 @@ static void path_mmap(struct ctx *c, uint32_t kind)
 }
 
 static void path_mmap_contig(struct ctx *c) { path_mmap(c, DMAKIT_KIND_CONTIG); }
+/* remap_pfn_range() at mmap time, or the huge PFN faults */
+static void path_mmap_contig_pfnmap(struct ctx *c) { path_mmap(c, KIND_CONTIG_PFNMAP); }
 static void path_mmap_pages(struct ctx *c) { path_mmap(c, DMAKIT_KIND_PAGES); }
 static void path_mmap_vmalloc(struct ctx *c) { path_mmap(c, DMAKIT_KIND_VMALLOC); }
 static void path_mmap_coherent(struct ctx *c) { path_mmap(c, DMAKIT_KIND_COHERENT); }
@@ -1134,6 +1138,7 @@ PATH(buf_write, false, 0);
 PATH(buf_pread, false, 0);
 PATH(buf_pwrite, false, 0);
 PATH(mmap_contig, false, 1);
+PATH(mmap_contig_pfnmap, false, 1);
 PATH(mmap_pages, false, 1);
 PATH(mmap_vmalloc, false, 1);
 PATH(mmap_coherent, false, 1);

@@ -93,6 +93,8 @@ FIXTURE_VARIANT(tr) {
 };
 
 FIXTURE_VARIANT_ADD(tr, contig) { .kind = DMAKIT_KIND_CONTIG };
+FIXTURE_VARIANT_ADD(tr, contig_pfnmap) {
+	.kind = DMAKIT_KIND_CONTIG, .flags = DMAKIT_ALLOC_PFNMAP };
 FIXTURE_VARIANT_ADD(tr, pages) { .kind = DMAKIT_KIND_PAGES };
 FIXTURE_VARIANT_ADD(tr, vmalloc) { .kind = DMAKIT_KIND_VMALLOC };
 FIXTURE_VARIANT_ADD(tr, pages_premap) {
@@ -124,8 +126,8 @@ FIXTURE_TEARDOWN(tr)
 
 TEST_F(tr, user_addresses_agree_with_proc_pagemap)
 {
-	int fault_mapped = variant->kind != DMAKIT_KIND_CONTIG &&
-			   !(variant->flags & DMAKIT_ALLOC_PREMAP);
+	int fault_mapped = !(variant->flags & (DMAKIT_ALLOC_PFNMAP |
+						DMAKIT_ALLOC_PREMAP));
 	uint32_t count = NPAGES;
 
 	if (geteuid())
@@ -134,7 +136,7 @@ TEST_F(tr, user_addresses_agree_with_proc_pagemap)
 	ASSERT_EQ(NPAGES, count);
 	for (int i = 0; i < NPAGES; i++) {
 		struct dmakit_page_desc *d = &self->d[i];
-		/* contig and premap are mapped whole at mmap time; the others on touch */
+		/* pfnmap and premap are mapped whole at mmap time; the others on touch */
 		int mapped = !fault_mapped || i < TOUCHED;
 		uint64_t pm = pagemap_pfn((const void *)(self->map + i * PAGE));
 
@@ -157,7 +159,7 @@ TEST_F(tr, user_addresses_agree_with_proc_pagemap)
 			 * mapping shows its PFNs only in the page table itself;
 			 * premapped PFNs sit in a VM_MIXEDMAP VMA, which it walks
 			 */
-			EXPECT_EQ(variant->kind != DMAKIT_KIND_CONTIG ? d->pfn : 0, pm);
+			EXPECT_EQ(variant->flags & DMAKIT_ALLOC_PFNMAP ? 0 : d->pfn, pm);
 			EXPECT_EQ(d->pfn, d->mapped_pfn);
 			EXPECT_EQ(DMAKIT_PAGE_MAPPED, d->flags & DMAKIT_PAGE_MAPPED);
 		} else {
@@ -218,8 +220,8 @@ TEST_F(tr, a_grown_mapping_reports_pages_beyond_the_buffer)
 	uint32_t count = NPAGES + 2;
 	unsigned char *grown;
 
-	if (variant->kind == DMAKIT_KIND_CONTIG)
-		SKIP(return, "a contig mapping cannot grow");
+	if (variant->flags & DMAKIT_ALLOC_PFNMAP)
+		SKIP(return, "a PFN-mapped contig mapping cannot grow");
 	grown = mremap((void *)self->map, NPAGES * PAGE, (NPAGES + 2) * PAGE,
 		       MREMAP_MAYMOVE);
 	ASSERT_NE(MAP_FAILED, grown);

@@ -1377,6 +1377,8 @@ FIXTURE_VARIANT(mm) {
 };
 
 FIXTURE_VARIANT_ADD(mm, contig) { .kind = DMAKIT_KIND_CONTIG };
+FIXTURE_VARIANT_ADD(mm, contig_pfnmap) {
+	.kind = DMAKIT_KIND_CONTIG, .flags = DMAKIT_ALLOC_PFNMAP };
 FIXTURE_VARIANT_ADD(mm, pages) { .kind = DMAKIT_KIND_PAGES };
 FIXTURE_VARIANT_ADD(mm, vmalloc) { .kind = DMAKIT_KIND_VMALLOC };
 FIXTURE_VARIANT_ADD(mm, coherent) { .kind = DMAKIT_KIND_COHERENT };
@@ -1408,9 +1410,9 @@ FIXTURE_TEARDOWN(mm)
 }
 
 /* mapped whole at mmap time, no fault handler: may not grow */
-static int pfn_kind(uint32_t kind)
+static int pfn_kind(uint32_t kind, uint32_t flags)
 {
-	return kind == DMAKIT_KIND_CONTIG || kind == DMAKIT_KIND_COHERENT;
+	return (flags & DMAKIT_ALLOC_PFNMAP) || kind == DMAKIT_KIND_COHERENT;
 }
 
 /*
@@ -1549,7 +1551,7 @@ TEST_F(mm, a_read_only_fd_never_gives_write_access)
 }
 
 /*
- * mremap: a mapping installed at mmap time (contig, coherent) cannot grow
+ * mremap: a mapping installed at mmap time (PFN-mapped contig, coherent) cannot grow
  * at all (EFAULT: VM_DONTEXPAND, and VM_PFNMAP too); a fault-mapped
  * buffer can, and every page past the buffer is SIGBUS, even right after
  * a fault batch that stopped at the buffer's last page.
@@ -1563,7 +1565,7 @@ TEST_F(mm, growing_a_mapping_never_reaches_past_the_buffer)
 	map = mmap(NULL, 2 * PAGE, PROT_READ | PROT_WRITE, MAP_SHARED,
 		   self->fd, 2 * PAGE);
 	ASSERT_NE(MAP_FAILED, map);
-	if (pfn_kind(variant->kind)) {
+	if (pfn_kind(variant->kind, variant->flags)) {
 		errno = 0;
 		grown = mremap(map, 2 * PAGE, 6 * PAGE, MREMAP_MAYMOVE);
 		EXPECT_EQ(MAP_FAILED, grown);
@@ -1607,12 +1609,13 @@ TEST_F(mm, growing_a_mapping_never_reaches_past_the_buffer)
  *   VM_DONTDUMP (dd: a core dump does not copy DMA memory), never
  *   VM_DONTCOPY (dc: a child shares the buffer, which the buffer suite's
  *   fork tests rely on);
- * - installed at mmap time (contig, coherent): VM_DONTEXPAND (de), no
- *   growth past what was installed; contig, and coherent without an IOMMU,
+ * - installed at mmap time (contig with DMAKIT_ALLOC_PFNMAP, coherent):
+ *   VM_DONTEXPAND (de), no growth past what was installed; such contig, and
+ *   coherent without an IOMMU,
  *   are remap_pfn_range() pfnmaps: VM_IO | VM_PFNMAP (io pf), no struct
  *   page to pin; coherent behind an IOMMU is vm_map_pages() of the pages
  *   dma-iommu allocated: VM_MIXEDMAP (mm);
- * - fault-mapped (pages, vmalloc): VM_MIXEDMAP (mm) for vm_insert_pages,
+ * - fault-mapped (contig, pages, vmalloc): VM_MIXEDMAP (mm) for vm_insert_pages,
  *   neither io nor pf, and no de: growing is allowed, faults are bounded;
  *   premapped ones too (their PFN mappings sit in the same kind of VMA).
  */
@@ -1640,7 +1643,7 @@ TEST_F(mm, vm_flags_are_as_designed)
 	unsigned char *map;
 
 	ASSERT_EQ(0, ioctl(self->edu, DMAKIT_IOC_DEV_INFO, &info));
-	if (variant->kind == DMAKIT_KIND_CONTIG ||
+	if (variant->flags & DMAKIT_ALLOC_PFNMAP ||
 	    (variant->kind == DMAKIT_KIND_COHERENT && !info.iommu)) {
 		must = pfn_must;
 		mustnot = pfn_not;

@@ -23,6 +23,7 @@ struct opts {
 	int zerocopy;
 	int hold;
 	int premap;
+	int pfnmap;
 	uint32_t kind, dst_kind;
 	uint64_t len;
 	int have_len;

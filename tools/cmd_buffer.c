@@ -21,7 +21,8 @@ void alloc_buf(const struct opts *o, uint32_t kind, uint64_t size,
 		usage_error("a coherent buffer belongs to a device: add --dev DEV");
 	*owner = o->dev ? open_dev(o->dev) : open_ctl(NULL);
 	ret = dmakit_buf_alloc(*owner, kind, size,
-			       o->premap ? DMAKIT_ALLOC_PREMAP : 0, buf);
+			       (o->premap ? DMAKIT_ALLOC_PREMAP : 0) |
+			       (o->pfnmap ? DMAKIT_ALLOC_PFNMAP : 0), buf);
 	if (ret)
 		die("DMAKIT_IOC_ALLOC", ret);
 }

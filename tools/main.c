@@ -33,6 +33,7 @@ enum {
 	OPT_JSON = 256, OPT_TO, OPT_FROM, OPT_USER, OPT_STAGED, OPT_ZEROCOPY,
 	OPT_HOLD, OPT_KIND, OPT_DST_KIND, OPT_LEN, OPT_DEV_OFFSET, OPT_CHUNK,
 	OPT_COUNT, OPT_PAGES, OPT_DEV, OPT_FILE, OPT_OUT, OPT_HELP, OPT_PREMAP,
+	OPT_PFNMAP,
 };
 
 static const struct option long_opts[] = {
@@ -44,6 +45,7 @@ static const struct option long_opts[] = {
 	{ "zerocopy", no_argument, NULL, OPT_ZEROCOPY },
 	{ "hold", no_argument, NULL, OPT_HOLD },
 	{ "premap", no_argument, NULL, OPT_PREMAP },
+	{ "pfnmap", no_argument, NULL, OPT_PFNMAP },
 	{ "kind", required_argument, NULL, OPT_KIND },
 	{ "dst-kind", required_argument, NULL, OPT_DST_KIND },
 	{ "len", required_argument, NULL, OPT_LEN },
@@ -102,6 +104,7 @@ static int parse_opts(const struct command *c, int argc, char **argv, struct opt
 		case OPT_ZEROCOPY: o->zerocopy = 1; break;
 		case OPT_HOLD: o->hold = 1; break;
 		case OPT_PREMAP: o->premap = 1; break;
+		case OPT_PFNMAP: o->pfnmap = 1; break;
 		case OPT_KIND: o->kind = kind_arg(optarg); break;
 		case OPT_DST_KIND: o->dst_kind = kind_arg(optarg); break;
 		case OPT_LEN: o->len = parse_size(optarg, "--len"); o->have_len = 1; break;
@@ -141,21 +144,23 @@ static const struct command commands[] = {
 	{ "stats", cmd_stats, 1, 1, "json",
 	  "usage: dmakit stats DEV [--json]\n"
 	  "The device's transfer counters (/sys/class/misc/dmakit-eduN/stats/).\n" },
-	{ "alloc", cmd_alloc, 2, 2, "json,dev,hold,premap",
-	  "usage: dmakit alloc KIND SIZE [--dev DEV] [--premap] [--hold] [--json]\n"
+	{ "alloc", cmd_alloc, 2, 2, "json,dev,hold,premap,pfnmap",
+	  "usage: dmakit alloc KIND SIZE [--dev DEV] [--premap] [--pfnmap] [--hold] [--json]\n"
 	  "Allocate a buffer (KIND: contig, pages, vmalloc; coherent with --dev),\n"
 	  "fill it with a pattern through write(), read it back through read(),\n"
 	  "compare, and show its size and counters. SIZE takes K and M suffixes.\n"
 	  "--premap (pages, vmalloc): mmap installs every page at once, as PFN\n"
 	  "mappings (DMAKIT_ALLOC_PREMAP: no faults, but not pinnable).\n"
+	  "--pfnmap (contig): map it as PFNs, 2 MiB at a time where the kernel\n"
+	  "can (DMAKIT_ALLOC_PFNMAP: no struct pages, not pinnable).\n"
 	  "--hold keeps the buffer until a signal (for 'dmakit list' to see).\n"
 	  "Exit status 1 on a mismatch.\n" },
-	{ "map", cmd_map, 2, 2, "json,dev,hold,premap",
-	  "usage: dmakit map KIND SIZE [--dev DEV] [--premap] [--hold] [--json]\n"
+	{ "map", cmd_map, 2, 2, "json,dev,hold,premap,pfnmap",
+	  "usage: dmakit map KIND SIZE [--dev DEV] [--premap] [--pfnmap] [--hold] [--json]\n"
 	  "As alloc, but map the buffer (MAP_SHARED) and fill it through the\n"
 	  "mapping: read() then shows what the stores left in the buffer.\n" },
-	{ "translate", cmd_translate, 2, 2, "json,dev,pages,hold,premap",
-	  "usage: dmakit translate KIND SIZE [--dev DEV] [--pages N] [--premap] [--hold] [--json]\n"
+	{ "translate", cmd_translate, 2, 2, "json,dev,pages,hold,premap,pfnmap",
+	  "usage: dmakit translate KIND SIZE [--dev DEV] [--pages N] [--premap] [--pfnmap] [--hold] [--json]\n"
 	  "Allocate and map a buffer, touch its first half, and show every address\n"
 	  "of its first N pages (default 16): user VA, the PFN in the page table,\n"
 	  "PFN, physical and kernel address, zone, ref and map counts (physical\n"

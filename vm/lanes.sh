@@ -24,6 +24,9 @@
 # from the kernel (scripts/kernel ID arch).
 # Two edu devices on every x86 lane (edu_pair): one node per device is part
 # of what is tested.
+# A 64 MiB virtio disk on the functional x86 lanes (with_disk): O_DIRECT and
+# io_uring from every buffer kind's mapping on a real block device
+# (tests/buffer_test.c, direct.*); /init loads its modules (vm/mkinitramfs).
 
 # module_reload runs 50 load/use/unload cycles (the debug lane, iommu lanes);
 # on the stock kernel's `pc` machine each edu probe or remove costs ~0.23 s
@@ -33,6 +36,11 @@ pc_reload_cycles=20
 edu_pair() {
 	qemu_extra+=(-device "edu$1" -device "edu$1")
 	edu_count=2
+}
+
+with_disk() {
+	disk=64M
+	env+=(DMAKIT_DISK=/dev/vda)
 }
 
 # The full functional set (stock, iommu, iommu-lazy, bounce) runs on
@@ -47,6 +55,7 @@ lane_stock() {
 	edu_pair ""
 	env=(DMAKIT_DMA_BITS=28 DMAKIT_EXPECT_IOMMU=0 DMAKIT_EXPECT_BOUNCE=0
 		DMAKIT_HAS_FLOPPY=1 DMAKIT_RELOAD_CYCLES=$pc_reload_cycles)
+	with_disk
 }
 
 # Intel VT-d: bus addresses are IOVAs, strict invalidation.
@@ -57,6 +66,7 @@ lane_iommu() {
 	append="intel_iommu=on iommu.strict=1"
 	env=(DMAKIT_DMA_BITS=28 DMAKIT_EXPECT_IOMMU=1 DMAKIT_EXPECT_BOUNCE=0
 		DMAKIT_IOMMU_POLICY=strict)
+	with_disk
 }
 
 # The same with lazy IOTLB invalidation (flush queue): unmaps are batched.
@@ -71,6 +81,7 @@ lane_iommu-lazy() {
 	append="intel_iommu=on iommu.strict=0 iommu.forcedac=1"
 	env=(DMAKIT_DMA_BITS=64 DMAKIT_EXPECT_IOMMU=1 DMAKIT_EXPECT_BOUNCE=0
 		DMAKIT_IOMMU_POLICY=lazy DMAKIT_EXPECT_DAC=1)
+	with_disk
 }
 
 # More RAM than a 32-bit device reaches: the kernel sets up swiotlb below
@@ -81,6 +92,7 @@ lane_bounce() {
 	modparams="dma_bits=32"
 	env=(DMAKIT_DMA_BITS=32 DMAKIT_EXPECT_IOMMU=0 DMAKIT_EXPECT_BOUNCE=1
 		DMAKIT_CLIENTS=1 DMAKIT_RELOAD_CYCLES=$pc_reload_cycles)
+	with_disk
 }
 
 # Debian 12's 6.1: the same machines as stock and iommu
@@ -108,6 +120,7 @@ lane_debug() {
 	append="kasan_multi_shot acpi=noirq cma=128M"
 	env=(DMAKIT_DMA_BITS=32 DMAKIT_EXPECT_IOMMU=0 DMAKIT_EXPECT_BOUNCE=0
 		DMAKIT_HAS_CMA=1 DMAKIT_CLIENTS=1 DMAKIT_HAS_FLOPPY=1)
+	with_disk
 }
 
 # Benchmarks (make bench, not make check): our kernel without the debug set,

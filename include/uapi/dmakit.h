@@ -47,7 +47,7 @@ struct dmakit_info {
 /* ---- buffers ------------------------------------------------------------ */
 
 /* enum dmakit_kind: backing store of a buffer, and how it is mapped */
-#define DMAKIT_KIND_CONTIG	1	/* physically contiguous; remap_pfn_range at mmap */
+#define DMAKIT_KIND_CONTIG	1	/* physically contiguous; its pages by a fault handler */
 #define DMAKIT_KIND_PAGES	2	/* separate pages; installed by a fault handler */
 #define DMAKIT_KIND_VMALLOC	3	/* vmalloc memory; fault handler via vmalloc_to_page */
 #define DMAKIT_KIND_COHERENT	4	/* dma_alloc_coherent() for a device; dma_mmap_coherent() */
@@ -57,6 +57,11 @@ struct dmakit_info {
 #define DMAKIT_ALLOC_CLOEXEC	0x2	/* the fd is close-on-exec */
 /* pages/vmalloc: mmap installs every page (PFN mappings: no faults, not pinnable) */
 #define DMAKIT_ALLOC_PREMAP	0x4
+/*
+ * contig: map it as PFNs (remap_pfn_range, 2 MiB entries where the kernel has
+ * huge PFN maps), not page by page: not pinnable (no O_DIRECT, io_uring, ...)
+ */
+#define DMAKIT_ALLOC_PFNMAP	0x8
 
 /**
  * struct dmakit_alloc - DMAKIT_IOC_ALLOC: create a buffer, get an fd for it.
@@ -89,8 +94,9 @@ struct dmakit_alloc {
  * @flags:    DMAKIT_ALLOC_* it was created with.
  * @mappings: VMAs that map the buffer now (fork and split VMAs count).
  * @pad:      0.
- * @faults:   times a fault handler ran (fault-mapped kinds; contig mapped
- *            2 MiB at a time on 6.12+: one per PMD or 4 KiB batch).
+ * @faults:   times a fault handler ran (fault-mapped kinds; contig with
+ *            DMAKIT_ALLOC_PFNMAP mapped 2 MiB at a time on 6.12+: one per
+ *            PMD or 4 KiB batch).
  * @reserved: 0.
  */
 struct dmakit_buf_info {

@@ -9,9 +9,13 @@
  *
  * Kinds (how the memory is obtained; mmap.c maps each its own way):
  *   contig   alloc_pages_exact(): physically contiguous, up to the buddy
- *            allocator's largest block (4 MiB on x86-64); larger ones from
+ *            allocator's largest block (4 MiB on x86-64), split into
+ *            order-0 pages with a refcount each, which are listed in an
+ *            array like vmalloc's for the fault path (mmap.c), unless
+ *            DMAKIT_ALLOC_PFNMAP asks for PFN mappings; larger ones from
  *            CMA where the kernel has it (dma_alloc_pages() on our own
- *            device: modules reach CMA only through the DMA API);
+ *            device: modules reach CMA only through the DMA API), always
+ *            PFN-mapped (mmap.c says why);
  *   pages    one order-0 page at a time, kept in an array;
  *   vmalloc  __vmalloc(): virtually contiguous, zeroed, charged like the rest;
  *            its pages are also listed in an array, so that the fault path
@@ -187,6 +191,24 @@ static void buffer_uncharge_locked(struct dmakit_buffer *buf)
 	dmakit_uncharge_locked(buf->locked_user, buf->npages);
 }
 
+/* list the pages of contig or vmalloc memory, for the fault path (mmap.c) */
+static int buffer_list_pages(struct dmakit_buffer *buf)
+{
+	pgoff_t i;
+
+	buf->pages = kvcalloc(buf->npages, sizeof(*buf->pages),
+			      DMAKIT_USER_ARRAY_GFP);
+	if (!buf->pages)
+		return -ENOMEM;
+	for (i = 0; i < buf->npages; i++) {
+		void *kva = buf->vaddr + (i << PAGE_SHIFT);
+
+		buf->pages[i] = is_vmalloc_addr(kva) ? vmalloc_to_page(kva) :
+						       virt_to_page(kva);
+	}
+	return 0;
+}
+
 static int buffer_alloc_memory(struct dmakit_buffer *buf)
 {
 	pgoff_t i;
@@ -204,7 +226,9 @@ static int buffer_alloc_memory(struct dmakit_buffer *buf)
 		if (get_order(buf->size) >= NR_PAGE_ORDERS)
 			return buffer_alloc_cma(buf);
 		buf->vaddr = alloc_pages_exact(buf->size, DMAKIT_BUFFER_GFP);
-		return buf->vaddr ? 0 : -ENOMEM;
+		if (!buf->vaddr)
+			return -ENOMEM;
+		return buf->flags & DMAKIT_ALLOC_PFNMAP ? 0 : buffer_list_pages(buf);
 	case DMAKIT_KIND_VMALLOC:
 		/*
 		 * not vmalloc_user(): it does not charge the memory cgroup, and
@@ -213,13 +237,7 @@ static int buffer_alloc_memory(struct dmakit_buffer *buf)
 		buf->vaddr = __vmalloc(buf->size, DMAKIT_BUFFER_GFP);
 		if (!buf->vaddr)
 			return -ENOMEM;
-		buf->pages = kvcalloc(buf->npages, sizeof(*buf->pages),
-				      DMAKIT_USER_ARRAY_GFP);
-		if (!buf->pages)
-			return -ENOMEM;
-		for (i = 0; i < buf->npages; i++)
-			buf->pages[i] = vmalloc_to_page(buf->vaddr + (i << PAGE_SHIFT));
-		return 0;
+		return buffer_list_pages(buf);
 	case DMAKIT_KIND_PAGES:
 		buf->pages = kvcalloc(buf->npages, sizeof(*buf->pages),
 				      DMAKIT_USER_ARRAY_GFP);
@@ -244,7 +262,8 @@ static void buffer_note_phys_max(struct dmakit_buffer *buf)
 {
 	pgoff_t i;
 
-	if (!buf->pages) {	/* contig; coherent (never mapped per transfer) */
+	/* contig: one block; coherent: never mapped per transfer */
+	if (!buf->pages || buf->kind == DMAKIT_KIND_CONTIG) {
 		buf->phys_max = virt_addr_valid(buf->vaddr) ?
 				virt_to_phys(buf->vaddr) + buf->size - 1 : 0;
 		return;
@@ -275,6 +294,7 @@ void dmakit_buffer_free_memory(struct dmakit_buffer *buf)
 					  buf->dma_handle);
 		break;
 	case DMAKIT_KIND_CONTIG:
+		kvfree(buf->pages);	/* only a list, if any */
 		if (buf->from_cma)
 			dma_free_pages(dmakit_alloc_device(), buf->size,
 				       virt_to_page(buf->vaddr), buf->cma_dma,
@@ -495,7 +515,10 @@ static int buffer_check(const struct dmakit_alloc *arg,
 			struct dmakit_buffer_owner *owner)
 {
 	if (arg->flags & ~(DMAKIT_ALLOC_RDONLY | DMAKIT_ALLOC_CLOEXEC |
-			   DMAKIT_ALLOC_PREMAP))
+			   DMAKIT_ALLOC_PREMAP | DMAKIT_ALLOC_PFNMAP))
+		return -EINVAL;
+	/* PFN mappings instead of contig's pages; the others have no choice */
+	if ((arg->flags & DMAKIT_ALLOC_PFNMAP) && arg->kind != DMAKIT_KIND_CONTIG)
 		return -EINVAL;
 	/* the other kinds are mapped whole at mmap time anyway */
 	if ((arg->flags & DMAKIT_ALLOC_PREMAP) &&

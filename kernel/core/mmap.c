@@ -2,15 +2,26 @@
 /*
  * dmakit mmap: a buffer mapped into user space, each kind its own way.
  *
- *   contig   remap_pfn_range() of the whole range at mmap time (LDD3's
+ *   contig   by default the way of pages and vmalloc below: its pages
+ *            (alloc_pages_exact() split the block, each has a refcount)
+ *            by the fault handler, so that get_user_pages() takes them
+ *            (O_DIRECT, io_uring, vmsplice, process_vm_readv).
+ *            With DMAKIT_ALLOC_PFNMAP, and always for memory from CMA:
+ *            remap_pfn_range() of the whole range at mmap time (LDD3's
  *            simple_remap_mmap); the VMA is VM_PFNMAP | VM_IO and cannot
- *            grow (VM_DONTEXPAND). On kernels with huge PFN maps (6.12+,
+ *            grow (VM_DONTEXPAND). CMA stays there because a page of it
+ *            must never be held past the buffer (cma_release() frees it
+ *            whatever its refcount) and because FOLL_LONGTERM (io_uring's
+ *            fixed buffers) would try to migrate such a page off CMA
+ *            forever (__gup_longterm_locked() retries while a page that
+ *            is not on the LRU stays unpinnable): GUP answers EFAULT for
+ *            the VMA instead. On kernels with huge PFN maps (6.12+,
  *            x86-64 with THP), a VMA that holds a 2 MiB piece a PMD can map
  *            (virtual and physical address agree modulo 2 MiB, which
  *            dmakit_buffer_get_unmapped_area() arranges) is filled by
  *            faults instead: .huge_fault maps 2 MiB at once, .fault 4 KiB
  *            pages where no PMD fits or the kernel refuses one.
- *   coherent dma_mmap_coherent(): a remap_pfn_range() like contig's
+ *   coherent dma_mmap_coherent(): a remap_pfn_range() like PFNMAP contig's
  *            without an IOMMU, vm_map_pages() of the pages behind one;
  *            either way all at mmap time, and it cannot grow. When its
  *            device goes, revocation zaps it (revoke.c): then SIGBUS.
@@ -22,9 +33,10 @@
  *            VMA may grow with mremap, and a touch beyond the buffer is
  *            SIGBUS, never foreign memory. (remap_vmalloc_range() would map
  *            vmalloc memory at once but forbids growth; one fault path
- *            serves both kinds.) With DMAKIT_ALLOC_PREMAP, mmap installs
- *            every page at once as PFN mappings, like contig: no faults,
- *            but get_user_pages() cannot take them (buffer_premap()).
+ *            serves these kinds and contig.) With DMAKIT_ALLOC_PREMAP, mmap
+ *            installs every page at once as PFN mappings, like PFNMAP
+ *            contig: no faults, but get_user_pages() cannot take them
+ *            (buffer_premap()).
  *
  * Every kind: MAP_SHARED only (a private copy of device memory makes no
  * sense), offset and length inside the buffer, and the core's rule for a
@@ -348,6 +360,13 @@ static int buffer_mmap_contig(struct dmakit_buffer *buf,
 			       vma->vm_end - vma->vm_start, vma->vm_page_prot);
 }
 
+/* contig memory mapped as PFNs (above); else its pages are in buf->pages */
+static bool contig_pfn_mapped(const struct dmakit_buffer *buf)
+{
+	return buf->kind == DMAKIT_KIND_CONTIG &&
+	       (buf->from_cma || (buf->flags & DMAKIT_ALLOC_PFNMAP));
+}
+
 /**
  * dmakit_buffer_get_unmapped_area() - where a buffer fd's mmap goes.
  * @file:  the buffer's file.
@@ -361,10 +380,11 @@ static int buffer_mmap_contig(struct dmakit_buffer *buf,
  * physical address modulo 2 MiB. thp_get_unmapped_area() (exported on 6.1,
  * 6.12 and 7.3) places a mapping so that its address agrees with the file
  * offset it is given modulo 2 MiB, when the range holds a whole 2 MiB piece,
- * and otherwise as the kernel's default would: for contig it is given the
- * physical offset (the page frame number) instead of the buffer offset. The
- * other kinds keep their own offset (their pages are scattered), which
- * costs nothing. Set only where the kernel has huge PFN maps (buffer.c).
+ * and otherwise as the kernel's default would: for PFN-mapped contig memory
+ * it is given the physical offset (the page frame number) instead of the
+ * buffer offset. The rest keep their own offset (mapped by 4 KiB pages),
+ * which costs nothing. Set only where the kernel has huge PFN maps
+ * (buffer.c).
  *
  * Return: the address, or -errno.
  */
@@ -377,7 +397,7 @@ unsigned long dmakit_buffer_get_unmapped_area(struct file *file,
 	struct dmakit_buffer *buf = file->private_data;
 
 	/* a range outside the buffer is refused by mmap itself */
-	if (buf->kind == DMAKIT_KIND_CONTIG && pgoff < buf->npages)
+	if (contig_pfn_mapped(buf) && pgoff < buf->npages)
 		pgoff = contig_pfn(buf, pgoff);
 	return thp_get_unmapped_area(file, addr, len, pgoff, flags);
 }
@@ -414,7 +434,7 @@ int dmakit_buffer_mmap(struct file *file, struct vm_area_struct *vma)
 		err = buffer_mmap_coherent(buf, vma);
 		if (err)
 			return err;
-	} else if (buf->kind == DMAKIT_KIND_CONTIG) {
+	} else if (contig_pfn_mapped(buf)) {
 		err = buffer_mmap_contig(buf, vma);
 		if (err)
 			return err;
