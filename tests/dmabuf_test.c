@@ -198,68 +198,6 @@ TEST_F(dmabuf, bad_exports_and_imports_get_clear_errno)
 	close(ro);
 }
 
-/*
- * The CMA heap's node: 7.3 names the default CMA area's heap
- * "default_cma_region" (and the area itself, listed for heaps too,
- * "reserved"); 6.1 to 6.16 "reserved"; a device tree's area is named by
- * its node ("linux,cma"). NULL where there is none (Debian's kernels have
- * no DMABUF_HEAPS_CMA; ours has it and the lanes boot with cma=).
- */
-static const char *cma_heap_path(void)
-{
-	static const char *const paths[] = {
-		"/dev/dma_heap/default_cma_region", "/dev/dma_heap/reserved",
-		"/dev/dma_heap/linux,cma",
-	};
-
-	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++)
-		if (!access(paths[i], R_OK))
-			return paths[i];
-	return NULL;
-}
-
-/* a dma-buf of udmabuf (memfd pages) or of a dma-heap, or -errno */
-static int foreign_dmabuf(const char *who, size_t size, int *memfd)
-{
-	*memfd = -1;
-	if (!strcmp(who, "udmabuf")) {
-		struct udmabuf_create c = { .size = size };
-		int dev = open("/dev/udmabuf", O_RDWR), fd;
-
-		if (dev < 0)
-			return -errno;
-		c.memfd = memfd_create("dmakit-udmabuf", MFD_ALLOW_SEALING);
-		if ((int)c.memfd < 0 || ftruncate(c.memfd, size) ||
-		    fcntl(c.memfd, F_ADD_SEALS, F_SEAL_SHRINK)) {
-			close(dev);
-			return -errno;
-		}
-		fd = ioctl(dev, UDMABUF_CREATE, &c);
-		close(dev);
-		if (fd < 0) {
-			close(c.memfd);
-			return -errno;
-		}
-		*memfd = c.memfd;
-		return fd;
-	} else {
-		struct dma_heap_allocation_data d = {
-			.len = size, .fd_flags = O_RDWR | O_CLOEXEC,
-		};
-		const char *path = !strcmp(who, "cma_heap") ? cma_heap_path() :
-				   "/dev/dma_heap/system";
-		int heap = path ? open(path, O_RDONLY) : -1, err;
-
-		if (!path)
-			return -ENOENT;
-		if (heap < 0)
-			return -errno;
-		err = ioctl(heap, DMA_HEAP_IOCTL_ALLOC, &d) ? -errno : (int)d.fd;
-		close(heap);
-		return err;
-	}
-}
-
 FIXTURE(foreign) {
 	int node;
 	int dbuf;

@@ -298,7 +298,9 @@ struct dbufs {
 	int src, dst;			/* the dma-bufs */
 	int src_buf, dst_buf;		/* ours: the buffers behind them */
 	uint32_t src_handle, dst_handle;	/* vgem's: the dumb buffers */
-	unsigned char *src_map, *dst_map;	/* vgem's: its mappings of them */
+	unsigned char *src_map, *dst_map;	/* vgem's, udmabuf's, a heap's */
+	size_t map_len;				/* of each mapping */
+	int src_memfd, dst_memfd;		/* udmabuf's memfds, else -1 */
 	unsigned char pat[DSIZE];
 };
 
@@ -323,12 +325,46 @@ static int dbufs_vgem(struct dbufs *d, int drm, const unsigned char *dst_pat)
 	int err;
 
 	d->who = "vgem's";
+	d->map_len = VGEM_DUMB_SIZE;
 	err = vgem_dumb(drm, d->pat, &d->src_handle, &d->src_map, &d->src);
 	return err ? err : vgem_dumb(drm, dst_pat, &d->dst_handle, &d->dst_map,
 				     &d->dst);
 }
 
-/* the dma-buf's bytes at @off: through our buffer, or vgem's mapping */
+/*
+ * one dma-buf of udmabuf or a dma-heap (foreign_dmabuf()) holding @pat,
+ * mapped through its memfd (udmabuf) or itself (a heap): 0 or -errno
+ */
+static int foreign_one(const char *who, const unsigned char *pat, int *fd,
+		       int *memfd, unsigned char **map)
+{
+	*fd = foreign_dmabuf(who, DSIZE, memfd);
+	if (*fd < 0)
+		return *fd;
+	*map = mmap(NULL, DSIZE, PROT_READ | PROT_WRITE, MAP_SHARED,
+		    *memfd >= 0 ? *memfd : *fd, 0);
+	if (*map == MAP_FAILED) {
+		*map = NULL;
+		return -errno;
+	}
+	memcpy(*map, pat, DSIZE);
+	return 0;
+}
+
+/* udmabuf's or a dma-heap's (@who as foreign_dmabuf() names it) */
+static int dbufs_foreign(struct dbufs *d, const char *who,
+			 const unsigned char *dst_pat)
+{
+	int err;
+
+	d->who = who;
+	d->map_len = DSIZE;
+	err = foreign_one(who, d->pat, &d->src, &d->src_memfd, &d->src_map);
+	return err ? err : foreign_one(who, dst_pat, &d->dst, &d->dst_memfd,
+				       &d->dst_map);
+}
+
+/* the dma-buf's bytes at @off: through our buffer, or the exporter's mapping */
 static int dbufs_read(struct dbufs *d, int dst, unsigned char *to,
 		      size_t len, size_t off)
 {
@@ -343,10 +379,16 @@ static int dbufs_read(struct dbufs *d, int dst, unsigned char *to,
 static void dbufs_close(struct dbufs *d, int drm)
 {
 	if (d->src_map) {
-		munmap(d->src_map, VGEM_DUMB_SIZE);
-		munmap(d->dst_map, VGEM_DUMB_SIZE);
-		gem_close(drm, d->src_handle);
-		gem_close(drm, d->dst_handle);
+		munmap(d->src_map, d->map_len);
+		munmap(d->dst_map, d->map_len);
+		if (d->src_handle) {
+			gem_close(drm, d->src_handle);
+			gem_close(drm, d->dst_handle);
+		}
+		if (d->src_memfd >= 0)
+			close(d->src_memfd);
+		if (d->dst_memfd >= 0)
+			close(d->dst_memfd);
 	} else {
 		close(d->src_buf);
 		close(d->dst_buf);
@@ -370,7 +412,8 @@ static int copy_async(int node, int src, int dst, uint64_t len, uint64_t *id)
 
 /*
  * An asynchronous COPY out of a dma-buf, then one into a dma-buf, ours (an
- * exported pages buffer) and vgem's where the kernel has vgem, each in
+ * exported pages buffer), vgem's, udmabuf's, the system heap's and the CMA
+ * heap's where the kernel has them, each in
  * flight when the device goes (one removal each): it is reaped with
  * ENODEV (0 only had it finished, its bytes then all there); the
  * destination holds what the segments before the removal wrote, then its
@@ -379,16 +422,21 @@ static int copy_async(int node, int src, int dst, uint64_t len, uint64_t *id)
  * sources stay untouched, and once everything is closed no dma-buf of
  * dmakit or DRM and no pin is left.
  */
-TEST_F_TIMEOUT(removal, dma_buf_transfers_in_flight_end_with_enodev, 120)
+TEST_F_TIMEOUT(removal, dma_buf_transfers_in_flight_end_with_enodev, 300)
 {
 	static unsigned char old[DSIZE], got[DSIZE], plain_pat[DSIZE];
 	int base_ours = dma_bufs_of("dmakit"), base_drm = dma_bufs_of("drm");
 	long pins = pins_held();
-	struct dbufs d[2];
+	static const char *const kernels_own[] = {
+		"udmabuf", "system_heap", "cma_heap",
+	};
+	struct dbufs d[5];
 	int n = 1, drm, plain_in, plain_out, loaded = 0, err;
 	char why[256] = "";
 
 	memset(d, 0, sizeof(d));
+	for (int i = 0; i < 5; i++)
+		d[i].src_memfd = d[i].dst_memfd = -1;
 	memset(old, 0x5a, sizeof(old));
 	fill_pattern(d[0].pat, DSIZE, 81);
 	fill_pattern(d[1].pat, DSIZE, 82);
@@ -411,7 +459,18 @@ TEST_F_TIMEOUT(removal, dma_buf_transfers_in_flight_end_with_enodev, 120)
 		ASSERT_EQ(0, err) TH_LOG("vgem's dumb buffers: %s", strerror(-err));
 		n = 2;
 	} else {
-		TH_LOG("no vgem (%s): our dma-bufs only", why);
+		TH_LOG("no vgem (%s)", why);
+	}
+	/* the kernel's own exporters where it has them (6.1: none; CMA: ours) */
+	for (int i = 0; i < 3; i++) {
+		fill_pattern(d[n].pat, DSIZE, 84 + i);
+		err = dbufs_foreign(&d[n], kernels_own[i], old);
+		if (err == -ENOENT) {
+			TH_LOG("no %s on this kernel", kernels_own[i]);
+			continue;
+		}
+		ASSERT_EQ(0, err) TH_LOG("%s: %s", kernels_own[i], strerror(-err));
+		n++;
 	}
 	plain_in = buf_alloc(DSIZE, DMAKIT_KIND_PAGES, 0, NULL);
 	ASSERT_LE(0, plain_in);
