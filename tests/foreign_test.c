@@ -261,7 +261,7 @@ TEST_F(foreign, user_space_driver_round_trip)
 	EXPECT_EQ(BUF_SIZE, info.size);
 	EXPECT_EQ(variant->kind, info.kind);
 	/* the device's mask: edu truncates beyond it */
-	EXPECT_EQ(0, (bus + BUF_SIZE - 1) >> self->bits)
+	EXPECT_TRUE(self->bits >= 64 || !((bus + BUF_SIZE - 1) >> self->bits))
 		TH_LOG("bus %#llx beyond %d bits", (unsigned long long)bus, self->bits);
 	phys = buf_phys(fd);
 	ASSERT_NE(0, phys);
