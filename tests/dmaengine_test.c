@@ -62,70 +62,22 @@ static long long chan_stat(const char *chan, const char *name)
 /* a buffer of @kind (coherent ones made by @node), filled (seed 0: FILL) */
 static int filled_buf(int node, uint32_t kind, size_t size, uint32_t seed)
 {
-	struct dmakit_alloc a = { .size = size, .kind = kind };
-	unsigned char *data = malloc(size);
-	int fd;
-
-	if (node >= 0 && kind == DMAKIT_KIND_COHERENT)
-		fd = ioctl(node, DMAKIT_IOC_ALLOC, &a) ? -errno : a.fd;
-	else
-		fd = buf_alloc(size, kind, 0, NULL);
-	if (fd >= 0 && data) {
-		if (seed)
-			fill_pattern(data, size, seed);
-		else
-			memset(data, FILL, size);
-		if (pwrite(fd, data, size, 0) != (ssize_t)size) {
-			close(fd);
-			fd = -EIO;
-		}
-	}
-	free(data);
-	return fd;
+	return filled_buffer_on(node, kind, size, seed, FILL);
 }
 
+/* a COPY: 0 or -errno */
 static int copy_x(int node, struct dmakit_xfer *x, int src, uint64_t src_off,
 		  int dst, uint64_t dst_off, uint64_t len, uint32_t flags)
 {
-	memset(x, 0, sizeof(*x));
-	x->fd = src;
-	x->dst_fd = dst;
-	x->offset = src_off;
-	x->dst_offset = dst_off;
-	x->len = len;
-	x->dir = DMAKIT_DIR_COPY;
-	x->flags = flags;
-	return ioctl(node, DMAKIT_IOC_XFER, x) ? -errno : 0;
+	return xfer_copy_fds(node, x, src, src_off, dst, dst_off, len, flags) ?
+	       -errno : 0;
 }
 
-/*
- * @dst (@size bytes) holds @src's bytes from @src_off exactly at
- * [@off, @off + @len) and FILL everywhere else: 0, or -1 with the reason.
- */
+/* @dst holds @src's bytes in [@off, @off + @len) and FILL elsewhere */
 static int dst_is(const char *what, int src, uint64_t src_off, int dst,
 		  uint64_t off, uint64_t len, size_t size)
 {
-	unsigned char *want = malloc(size), *got = malloc(size);
-	long bad;
-	int ret = 0;
-
-	memset(want, FILL, size);
-	if (pread(src, want + off, len, src_off) != (ssize_t)len ||
-	    pread(dst, got, size, 0) != (ssize_t)size) {
-		printf("# %s: pread: %s\n", what, strerror(errno));
-		ret = -1;
-	} else {
-		bad = first_difference(want, got, size);
-		if (bad >= 0) {
-			printf("# %s: byte %ld is %#x, want %#x (range %#llx+%#llx)\n",
-			       what, bad, got[bad], want[bad],
-			       (unsigned long long)off, (unsigned long long)len);
-			ret = -1;
-		}
-	}
-	free(want);
-	free(got);
-	return ret;
+	return dst_holds(what, src, src_off, dst, off, len, size, FILL);
 }
 
 /* a COPY of @len bytes on @node, checked: 0, or -1 */

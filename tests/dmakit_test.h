@@ -685,4 +685,89 @@ static inline long first_difference(const unsigned char *a,
 	return -1;
 }
 
+/* ---- buffers filled and checked around transfers (xfer, dmaengine) */
+
+/* a buffer made by the node @node (-1: /dev/dmakit), or -errno */
+static inline int buf_alloc_on(int node, uint64_t size, uint32_t kind)
+{
+	struct dmakit_alloc a = { .size = size, .kind = kind };
+
+	if (node < 0)
+		return buf_alloc(size, kind, 0, NULL);
+	return ioctl(node, DMAKIT_IOC_ALLOC, &a) ? -errno : a.fd;
+}
+
+/*
+ * A buffer of @size filled with @seed's pattern (seed 0: @fill bytes);
+ * coherent ones belong to device node @dev.
+ */
+static inline int filled_buffer_on(int dev, uint32_t kind, size_t size,
+				   uint32_t seed, unsigned char fill)
+{
+	unsigned char *data = malloc(size);
+	int fd = buf_alloc_on(kind == DMAKIT_KIND_COHERENT ? dev : -1, size,
+			      kind);
+
+	if (fd >= 0 && data) {
+		if (seed)
+			fill_pattern(data, size, seed);
+		else
+			memset(data, fill, size);
+		if (pwrite(fd, data, size, 0) != (ssize_t)size) {
+			close(fd);
+			fd = -EIO;
+		}
+	}
+	free(data);
+	return fd;
+}
+
+/* a COPY from @src to @dst on node @dev: the ioctl's return (errno set) */
+static inline int xfer_copy_fds(int dev, struct dmakit_xfer *x, int src,
+				uint64_t src_off, int dst, uint64_t dst_off,
+				uint64_t len, uint32_t flags)
+{
+	memset(x, 0, sizeof(*x));
+	x->fd = src;
+	x->dst_fd = dst;
+	x->offset = src_off;
+	x->dst_offset = dst_off;
+	x->len = len;
+	x->dir = DMAKIT_DIR_COPY;
+	x->flags = flags;
+	return ioctl(dev, DMAKIT_IOC_XFER, x);
+}
+
+/*
+ * @dst (@size bytes) holds @src's bytes from @src_off exactly in
+ * [@off, @off + @len) and @fill everywhere else; 0 if so, else prints why
+ * and returns -1.
+ */
+static inline int dst_holds(const char *what, int src, uint64_t src_off,
+			    int dst, uint64_t off, uint64_t len, size_t size,
+			    unsigned char fill)
+{
+	unsigned char *want = malloc(size), *got = malloc(size);
+	long bad;
+	int ret = 0;
+
+	memset(want, fill, size);
+	if (pread(src, want + off, len, src_off) != (ssize_t)len ||
+	    pread(dst, got, size, 0) != (ssize_t)size) {
+		printf("# %s: pread: %s\n", what, strerror(errno));
+		ret = -1;
+	} else {
+		bad = first_difference(want, got, size);
+		if (bad >= 0) {
+			printf("# %s: byte %ld is %#x, want %#x (range %#llx+%#llx)\n",
+			       what, bad, got[bad], want[bad],
+			       (unsigned long long)off, (unsigned long long)len);
+			ret = -1;
+		}
+	}
+	free(want);
+	free(got);
+	return ret;
+}
+
 #endif /* DMAKIT_TEST_H */

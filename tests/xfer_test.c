@@ -24,43 +24,15 @@ static const char *const kind_name[] = {
 	"", "contig", "pages", "vmalloc", "coherent"
 };
 
-/* a buffer made by the node @node (-1: /dev/dmakit) */
-static int buf_alloc_on(int node, uint64_t size, uint32_t kind)
+/* filled_buffer_on() with GUARD bytes where seed is 0 */
+static int filled_on(int dev, uint32_t kind, size_t size, uint32_t seed)
 {
-	struct dmakit_alloc a = { .size = size, .kind = kind };
-
-	if (node < 0)
-		return buf_alloc(size, kind, 0, NULL);
-	return ioctl(node, DMAKIT_IOC_ALLOC, &a) ? -errno : a.fd;
-}
-
-/*
- * A buffer of @size filled with @seed's pattern (seed 0: GUARD bytes);
- * coherent ones belong to device node @dev.
- */
-static int filled_buffer_on(int dev, uint32_t kind, size_t size, uint32_t seed)
-{
-	unsigned char *data = malloc(size);
-	int fd = buf_alloc_on(kind == DMAKIT_KIND_COHERENT ? dev : -1, size,
-			      kind);
-
-	if (fd >= 0 && data) {
-		if (seed)
-			fill_pattern(data, size, seed);
-		else
-			memset(data, GUARD, size);
-		if (pwrite(fd, data, size, 0) != (ssize_t)size) {
-			close(fd);
-			fd = -EIO;
-		}
-	}
-	free(data);
-	return fd;
+	return filled_buffer_on(dev, kind, size, seed, GUARD);
 }
 
 static int filled_buffer(uint32_t kind, size_t size, uint32_t seed)
 {
-	return filled_buffer_on(-1, kind, size, seed);
+	return filled_on(-1, kind, size, seed);
 }
 
 static int xfer(int dev, struct dmakit_xfer *x, int fd, uint64_t off,
@@ -77,46 +49,14 @@ static int xfer(int dev, struct dmakit_xfer *x, int fd, uint64_t off,
 static int copy(int dev, struct dmakit_xfer *x, int src, uint64_t src_off,
 		int dst, uint64_t dst_off, uint64_t len, uint32_t flags)
 {
-	memset(x, 0, sizeof(*x));
-	x->fd = src;
-	x->dst_fd = dst;
-	x->offset = src_off;
-	x->dst_offset = dst_off;
-	x->len = len;
-	x->dir = DMAKIT_DIR_COPY;
-	x->flags = flags;
-	return ioctl(dev, DMAKIT_IOC_XFER, x);
+	return xfer_copy_fds(dev, x, src, src_off, dst, dst_off, len, flags);
 }
 
-/*
- * @dst holds @src's pattern exactly in [@off, @off + @len) (taken from
- * @src_off in the source) and GUARD everywhere else; 0 if so, else prints
- * why and returns -1.
- */
+/* @dst holds @src's bytes in [@off, @off + @len) and GUARD elsewhere */
 static int check_dst(const char *what, int src, uint64_t src_off, int dst,
 		     uint64_t off, uint64_t len, size_t size)
 {
-	unsigned char *want = malloc(size), *got = malloc(size);
-	long bad;
-	int ret = 0;
-
-	memset(want, GUARD, size);
-	if (pread(src, want + off, len, src_off) != (ssize_t)len ||
-	    pread(dst, got, size, 0) != (ssize_t)size) {
-		printf("# %s: pread: %s\n", what, strerror(errno));
-		ret = -1;
-	} else {
-		bad = first_difference(want, got, size);
-		if (bad >= 0) {
-			printf("# %s: byte %ld is %#x, want %#x (range %#llx+%#llx)\n",
-			       what, bad, got[bad], want[bad],
-			       (unsigned long long)off, (unsigned long long)len);
-			ret = -1;
-		}
-	}
-	free(want);
-	free(got);
-	return ret;
+	return dst_holds(what, src, src_off, dst, off, len, size, GUARD);
 }
 
 static const uint64_t sizes[] = { 1, 4095, 4096, 4097, 3 * 4096 + 5, 65536 };
@@ -133,8 +73,8 @@ static int one_case(int dev, uint32_t kind, uint64_t len, uint64_t off,
 	struct dmakit_xfer x;
 	int src, dst, fails = 0;
 
-	src = filled_buffer_on(dev, kind, BUF_SIZE, seed);
-	dst = filled_buffer_on(dev, kind, BUF_SIZE, 0);
+	src = filled_on(dev, kind, BUF_SIZE, seed);
+	dst = filled_on(dev, kind, BUF_SIZE, 0);
 	if (src < 0 || dst < 0) {
 		printf("# %s buffers: %s\n", kind_name[kind], strerror(-src));
 		return 1;
@@ -161,7 +101,7 @@ static int one_case(int dev, uint32_t kind, uint64_t len, uint64_t off,
 		}
 		/* reset the target for the copy below */
 		close(dst);
-		dst = filled_buffer_on(dev, kind, BUF_SIZE, 0);
+		dst = filled_on(dev, kind, BUF_SIZE, 0);
 	}
 
 	snprintf(what, sizeof(what), "%s copy len %llu off %llu",
