@@ -770,4 +770,29 @@ static inline int dst_holds(const char *what, int src, uint64_t src_off,
 	return ret;
 }
 
+/* ---- sysfs: PCI unbind, remove, rescan (removal, foreign) */
+
+/* write @text to @path (a sysfs file): 0, or -1 with errno */
+static inline int write_str(const char *path, const char *text)
+{
+	int fd = open(path, O_WRONLY), ok;
+
+	if (fd < 0)
+		return -1;
+	ok = write(fd, text, strlen(text)) == (ssize_t)strlen(text);
+	close(fd);
+	return ok ? 0 : -1;
+}
+
+/* wait up to 10 s for @path to exist (@want) or not */
+static inline int wait_path(const char *path, int want)
+{
+	for (int i = 0; i < 200; i++) {
+		if ((access(path, F_OK) == 0) == want)
+			return 0;
+		usleep(50000);
+	}
+	return -1;
+}
+
 #endif /* DMAKIT_TEST_H */

@@ -48,28 +48,6 @@ FIXTURE(foreign) {
 	int bits;
 };
 
-static int write_str(const char *path, const char *text)
-{
-	int fd = open(path, O_WRONLY), ok;
-
-	if (fd < 0)
-		return -1;
-	ok = write(fd, text, strlen(text)) == (ssize_t)strlen(text);
-	close(fd);
-	return ok ? 0 : -1;
-}
-
-/* wait up to 10 s for @path to exist (@want) or not */
-static int wait_path(const char *path, int want)
-{
-	for (int i = 0; i < 200; i++) {
-		if ((access(path, F_OK) == 0) == want)
-			return 0;
-		usleep(50000);
-	}
-	return -1;
-}
-
 static int sysfs_dev(FIXTURE_DATA(foreign) *self, const char *attr,
 		     const char *text)
 {

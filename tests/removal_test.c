@@ -40,28 +40,6 @@ FIXTURE_VARIANT(removal) {
 FIXTURE_VARIANT_ADD(removal, pci_remove) { .unbind = 0 };
 FIXTURE_VARIANT_ADD(removal, driver_unbind) { .unbind = 1 };
 
-static int write_str(const char *path, const char *text)
-{
-	int fd = open(path, O_WRONLY), ok;
-
-	if (fd < 0)
-		return -1;
-	ok = write(fd, text, strlen(text)) == (ssize_t)strlen(text);
-	close(fd);
-	return ok ? 0 : -1;
-}
-
-/* wait up to 10 s for @path to exist (@want) or not */
-static int wait_path(const char *path, int want)
-{
-	for (int i = 0; i < 200; i++) {
-		if ((access(path, F_OK) == 0) == want)
-			return 0;
-		usleep(50000);
-	}
-	return -1;
-}
-
 static int take_away(struct __test_metadata *_metadata,
 		     FIXTURE_DATA(removal) *self, int unbind)
 {
